@@ -1,0 +1,15 @@
+export { createDb, dropDatabase, ensureDatabase, parseDatabaseUrl } from './connect.ts';
+export type { CreateDbOptions, DatabaseUrlParts } from './connect.ts';
+export { DbError, isDuplicateKeyError } from './errors.ts';
+export type { DbErrorCode } from './errors.ts';
+export { migrateDownToEmpty, migrateToLatest, MigrationError } from './migrate.ts';
+export { MIGRATIONS } from './migrations/index.ts';
+export { commitRelocation } from './queries/commit-relocation.ts';
+export type { CommitResult, RelocationCommit } from './queries/commit-relocation.ts';
+export { getContent, insertContent, listContents } from './queries/contents.ts';
+export type { NewContentInput } from './queries/contents.ts';
+export { getContentHistory } from './queries/history.ts';
+export { listLevels, replaceLevels, toLevel } from './queries/levels.ts';
+export { SAMPLE_CONTENTS, seedIfEmpty, seedLevels } from './seed.ts';
+export type { SampleContent, SeedResult } from './seed.ts';
+export type * from './schema.ts';

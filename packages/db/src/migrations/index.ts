@@ -1,0 +1,16 @@
+import type { Migration } from 'kysely';
+import * as createLevel from './0001-create-level.ts';
+import * as createContents from './0002-create-contents.ts';
+import * as createUpdateHistory from './0003-create-update-history.ts';
+import * as indexHistoryCid from './0004-index-history-cid.ts';
+
+/**
+ * Every migration, by name; names sort in the order they run.
+ * DDL is not transactional on MySQL, so each migration makes one change and is safe to re-run.
+ */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
+  '0001-create-level': createLevel,
+  '0002-create-contents': createContents,
+  '0003-create-update-history': createUpdateHistory,
+  '0004-index-history-cid': indexHistoryCid,
+});

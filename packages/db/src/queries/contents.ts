@@ -1,0 +1,75 @@
+import { sql, type Kysely } from 'kysely';
+import { DbError, isDuplicateKeyError } from '../errors.ts';
+import type { Content, Database } from '../schema.ts';
+
+type Executor = Kysely<Database>;
+
+/** Reads one content by cid; `undefined` when there is none. */
+export async function getContent(db: Executor, cid: number): Promise<Content | undefined> {
+  return db.selectFrom('contents').selectAll().where('cid', '=', cid).executeTakeFirst();
+}
+
+/** Lists contents by ascending cid, a page at a time (`afterCid` exclusive). */
+export async function listContents(
+  db: Executor,
+  options: { afterCid?: number; limit?: number } = {},
+): Promise<Content[]> {
+  return db
+    .selectFrom('contents')
+    .selectAll()
+    .where('cid', '>', options.afterCid ?? -1)
+    .orderBy('cid')
+    .limit(options.limit ?? 1000)
+    .execute();
+}
+
+/** What {@link insertContent} needs: the content's id and the base name of its file. */
+export interface NewContentInput {
+  cid: number;
+  filename: string;
+  /** Registration time; defaults to the database's clock. */
+  now?: Date;
+}
+
+/**
+ * Registers a content on the default tier (the level whose `min_counts` is 0), as the seed's
+ * `insert_contents` did; `generate_time` and `update_time` are set to now.
+ * Throws `CONTENT_EXISTS` for a known cid and `NO_DEFAULT_LEVEL` when no level starts at 0.
+ */
+export async function insertContent(db: Executor, input: NewContentInput): Promise<Content> {
+  const now = input.now ?? null;
+  const timeExpr = now ? sql<Date>`${now}` : sql<Date>`current_timestamp(3)`;
+  let inserted: bigint | undefined;
+  try {
+    const result = await db
+      .insertInto('contents')
+      .columns(['cid', 'content_level', 'filename', 'view_count', 'generate_time', 'update_time'])
+      .expression((eb) =>
+        eb
+          .selectFrom('level')
+          .select([
+            sql<number>`${input.cid}`.as('cid'),
+            'content_level',
+            sql<string>`${input.filename}`.as('filename'),
+            sql<number>`0`.as('view_count'),
+            timeExpr.as('generate_time'),
+            timeExpr.as('update_time'),
+          ])
+          .where('min_counts', '=', 0)
+          .limit(1),
+      )
+      .executeTakeFirst();
+    inserted = result.numInsertedOrUpdatedRows;
+  } catch (error) {
+    if (isDuplicateKeyError(error)) {
+      throw new DbError('CONTENT_EXISTS', `content ${input.cid} already exists`, { cause: error });
+    }
+    throw error;
+  }
+  if (!inserted) {
+    throw new DbError('NO_DEFAULT_LEVEL', 'no level has min_counts 0, so there is no default tier');
+  }
+  const content = await getContent(db, input.cid);
+  if (!content) throw new Error(`content ${input.cid} vanished right after insert`);
+  return content;
+}

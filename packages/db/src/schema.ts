@@ -1,0 +1,56 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** A storage tier: the range of total views it serves and the directory holding its files. */
+export interface LevelTable {
+  content_level: string;
+  /** Inclusive lower bound, total views. */
+  min_counts: number;
+  /** Inclusive upper bound, total views; NULL means unbounded (only the top tier). */
+  max_counts: number | null;
+  /** Absolute directory holding the files of this tier. */
+  path: string;
+}
+
+/** One row per content: where its file lives now and when that last changed. */
+export interface ContentsTable {
+  cid: number;
+  content_level: string;
+  filename: string;
+  /** Total views known when the row last changed (the hot path does not write here). */
+  view_count: ColumnType<number, number | undefined, number>;
+  generate_time: ColumnType<Date, Date | undefined, never>;
+  update_time: ColumnType<Date, Date | undefined, Date>;
+}
+
+/** One row per level change of a content, written in the same transaction as the change (I3). */
+export interface UpdateHistoryTable {
+  id: Generated<number>;
+  cid: number;
+  old_updated_date: Date;
+  old_content_level: string;
+  new_updated_date: Date;
+  new_content_level: string;
+  /** Total views that decided the move. */
+  view_count: number;
+  /** BullMQ job that made the move; NULL for moves made outside the queue. */
+  job_id: string | null;
+  /** Size of the moved file in bytes. */
+  bytes: number | null;
+  /** Time the file move took, in milliseconds. */
+  duration_ms: number | null;
+}
+
+/** The database as Kysely sees it. */
+export interface Database {
+  level: LevelTable;
+  contents: ContentsTable;
+  update_history: UpdateHistoryTable;
+}
+
+export type LevelRow = Selectable<LevelTable>;
+export type NewLevelRow = Insertable<LevelTable>;
+export type Content = Selectable<ContentsTable>;
+export type NewContent = Insertable<ContentsTable>;
+export type ContentUpdate = Updateable<ContentsTable>;
+export type HistoryRow = Selectable<UpdateHistoryTable>;
+export type NewHistoryRow = Insertable<UpdateHistoryTable>;

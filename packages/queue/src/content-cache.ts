@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import type { Level } from '@relocation/tiering';
+import type { Redis, Result } from 'ioredis';
+import { RELOCATION_QUEUE, dedupId } from './constants.ts';
+
+const RECORD_COUNT_LUA = readFileSync(new URL('./lua/record-count.lua', import.meta.url), 'utf8');
+const FILL_CONTENT_LUA = readFileSync(new URL('./lua/fill-content.lua', import.meta.url), 'utf8');
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    relocationRecordCount(
+      cidKey: string,
+      versionKey: string,
+      dedupKey: string,
+      count: string,
+      now: string,
+    ): Result<[string | null, string | null, string, string | null], Context>;
+    relocationFillContent(cidKey: string, level: string, filename: string): Result<number, Context>;
+  }
+}
+
+/** What the gateway learns from {@link ContentCache.recordCount}. */
+export type RecordCountResult =
+  | { kind: 'miss'; levelsVersion: number }
+  | {
+      kind: 'hit';
+      level: string;
+      filename: string;
+      levelsVersion: number;
+      /** Id of the cid's waiting or active relocation job, if any. */
+      pendingJobId: string | null;
+    };
+
+/** A cid's cache entry. */
+export interface CachedContent {
+  level: string | null;
+  filename: string | null;
+  /** Latest total views posted for the cid, if any. */
+  count: number | null;
+  /** Epoch ms of that post. */
+  countAt: number | null;
+  /** Id of the last relocation job that started for the cid. */
+  lastJobId: string | null;
+}
+
+/**
+ * The Redis state gateway and relocator share: each cid's current tier and file name (filled
+ * from MySQL on a miss, overwritten by the relocator after each commit), the latest count posted
+ * for it, and the level table with a version number that changes when operators replace it.
+ *
+ * Keys: `<prefix>:relocation-cache:cid:<cid>` (hash: level, file, count, countAt, lastJob),
+ * `<prefix>:relocation-cache:levels` (JSON) and `…:levels:v` (integer). With a hash-tag prefix
+ * such as `{relocation}` every key of a post lives in one Redis Cluster slot.
+ */
+export class ContentCache {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #dedupPrefix: string;
+
+  constructor(redis: Redis, options: { prefix: string; queueName?: string }) {
+    this.#redis = redis;
+    this.#prefix = `${options.prefix}:relocation-cache`;
+    this.#dedupPrefix = `${options.prefix}:${options.queueName ?? RELOCATION_QUEUE}:de:`;
+    redis.defineCommand('relocationRecordCount', { numberOfKeys: 3, lua: RECORD_COUNT_LUA });
+    redis.defineCommand('relocationFillContent', { numberOfKeys: 1, lua: FILL_CONTENT_LUA });
+  }
+
+  /** The Redis key of a cid's entry. */
+  cidKey(cid: number): string {
+    return `${this.#prefix}:cid:${cid}`;
+  }
+
+  get #levelsKey(): string {
+    return `${this.#prefix}:levels`;
+  }
+
+  get #levelsVersionKey(): string {
+    return `${this.#prefix}:levels:v`;
+  }
+
+  /**
+   * Stores `count` as the cid's latest count (only for a cid already cached) and returns its
+   * tier, file name, pending job and the levels version — one round trip.
+   */
+  async recordCount(cid: number, count: number, now = Date.now()): Promise<RecordCountResult> {
+    const [level, filename, version, jobId] = await this.#redis.relocationRecordCount(
+      this.cidKey(cid),
+      this.#levelsVersionKey,
+      this.#dedupPrefix + dedupId(cid),
+      String(count),
+      String(now),
+    );
+    const levelsVersion = Number(version);
+    if (level === null) return { kind: 'miss', levelsVersion };
+    return { kind: 'hit', level, filename: filename ?? '', levelsVersion, pendingJobId: jobId };
+  }
+
+  /** Fills a cid's entry from a MySQL row unless an entry exists; true when it filled it. */
+  async fill(cid: number, content: { level: string; filename: string }): Promise<boolean> {
+    const filled = await this.#redis.relocationFillContent(
+      this.cidKey(cid),
+      content.level,
+      content.filename,
+    );
+    return filled === 1;
+  }
+
+  /** Overwrites a cid's tier and file name; the relocator calls it after each commit. */
+  async setContent(cid: number, content: { level: string; filename: string }): Promise<void> {
+    await this.#redis.hset(this.cidKey(cid), 'level', content.level, 'file', content.filename);
+  }
+
+  /** Records the job that started relocating a cid (for `/update_sentence` and state). */
+  async setLastJob(cid: number, jobId: string): Promise<void> {
+    await this.#redis.hset(this.cidKey(cid), 'lastJob', jobId);
+  }
+
+  /** Reads a cid's entry; `null` when nothing is cached for it. */
+  async get(cid: number): Promise<CachedContent | null> {
+    const h = await this.#redis.hgetall(this.cidKey(cid));
+    if (Object.keys(h).length === 0) return null;
+    return {
+      level: h.level ?? null,
+      filename: h.file ?? null,
+      count: h.count === undefined ? null : Number(h.count),
+      countAt: h.countAt === undefined ? null : Number(h.countAt),
+      lastJobId: h.lastJob ?? null,
+    };
+  }
+
+  /** The latest count posted for a cid, or `null` when none was recorded. */
+  async latestCount(cid: number): Promise<number | null> {
+    const value = await this.#redis.hget(this.cidKey(cid), 'count');
+    return value === null ? null : Number(value);
+  }
+
+  /** Forgets a cid's entry (the next post fills it from MySQL again). */
+  async forget(cid: number): Promise<void> {
+    await this.#redis.del(this.cidKey(cid));
+  }
+
+  /** Publishes a level table: stores it and bumps the version every gateway compares against. */
+  async publishLevels(levels: readonly Level[]): Promise<number> {
+    const results = await this.#redis
+      .multi()
+      .set(this.#levelsKey, JSON.stringify(levels))
+      .incr(this.#levelsVersionKey)
+      .exec();
+    const incr = results?.[1];
+    if (!incr || incr[0]) throw incr?.[0] ?? new Error('publishing levels failed');
+    return Number(incr[1]);
+  }
+
+  /** Reads the published level table and its version; `levels` is null when none is published. */
+  async readLevels(): Promise<{ version: number; levels: Level[] | null }> {
+    const [json, version] = await this.#redis.mget(this.#levelsKey, this.#levelsVersionKey);
+    return { version: Number(version ?? 0), levels: json ? (JSON.parse(json) as Level[]) : null };
+  }
+}

@@ -1,0 +1,17 @@
+export {
+  DEFAULT_QUEUE_PREFIX,
+  MAX_SAFE_COUNT,
+  RELOCATE_JOB,
+  RELOCATION_QUEUE,
+  dedupId,
+} from './constants.ts';
+export { createProducerRedis, createWorkerRedis } from './connection.ts';
+export { ContentCache } from './content-cache.ts';
+export type { CachedContent, RecordCountResult } from './content-cache.ts';
+export { enqueueRelocation } from './enqueue.ts';
+export type { RelocationQueue } from './enqueue.ts';
+export { relocationJobDataSchema } from './job-data.ts';
+export type { RelocationJobData, RelocationResult } from './job-data.ts';
+export { RELOCATION_JOB_OPTIONS } from './job-options.ts';
+export { getRelocationStatus } from './relocation-state.ts';
+export type { RelocationStatus } from './relocation-state.ts';

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { MAX_SAFE_COUNT } from './constants.ts';
+
+/**
+ * What a relocation job carries. The processor treats `count` as a hint: it reads the latest
+ * count for the cid from the content cache when it starts, so a stale payload never decides.
+ */
+export const relocationJobDataSchema = z.object({
+  cid: z.number().int().min(0).max(MAX_SAFE_COUNT),
+  /** Total views posted when the job was requested. */
+  count: z.number().int().min(0).max(MAX_SAFE_COUNT),
+  /** Tier the gateway computed for `count`; informational (Bull Board shows it). */
+  target: z.string().min(1).max(64),
+  /** Tier the gateway believed the content was on. */
+  from: z.string().min(1).max(64).nullable(),
+  /** Epoch milliseconds of the post that asked for the move. */
+  requestedAt: z.number().int().min(0),
+});
+
+/** A relocation job's payload. */
+export type RelocationJobData = z.infer<typeof relocationJobDataSchema>;
+
+/** What a relocation job returns when it completes. */
+export type RelocationResult =
+  | { outcome: 'moved'; from: string; to: string; bytes: number; durationMs: number; count: number }
+  | { outcome: 'already-moved'; from: string; to: string; count: number }
+  | { outcome: 'noop'; level: string; count: number; reason: string };

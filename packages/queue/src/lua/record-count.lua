@@ -1,0 +1,18 @@
+--[[
+  Records the latest count of a known cid and reads what the gateway needs to answer, in one
+  round trip.
+  KEYS[1] the cid's cache hash, KEYS[2] the levels version key, KEYS[3] the cid's BullMQ
+  deduplication key.
+  ARGV[1] count, ARGV[2] now (epoch ms).
+  Returns { level | nil, filename | nil, levelsVersion, jobId | nil }; a cid that is not cached
+  yet is not written (level nil), so unknown cids leave nothing behind.
+]]
+local level = redis.call('HGET', KEYS[1], 'level')
+local version = redis.call('GET', KEYS[2]) or '0'
+if not level then
+  return { false, false, version, false }
+end
+redis.call('HSET', KEYS[1], 'count', ARGV[1], 'countAt', ARGV[2])
+local filename = redis.call('HGET', KEYS[1], 'file')
+local jobId = redis.call('GET', KEYS[3])
+return { level, filename, version, jobId }

@@ -1,0 +1,51 @@
+import type { RelocationQueue } from './enqueue.ts';
+import type { ContentCache } from './content-cache.ts';
+import { dedupId } from './constants.ts';
+
+/** Where a cid's relocation stands. */
+export type RelocationStatus =
+  | { state: 'idle'; jobId: string | null }
+  | { state: 'queued' | 'active'; jobId: string; target: string | null }
+  | { state: 'failed'; jobId: string; target: string | null; error: string };
+
+/**
+ * Reads a cid's relocation state from BullMQ: the job holding the cid's deduplication key
+ * (waiting, delayed or active), else the last job that ran for it if it failed, else idle.
+ */
+export async function getRelocationStatus(
+  queue: RelocationQueue,
+  cache: ContentCache,
+  cid: number,
+): Promise<RelocationStatus> {
+  const pendingId = await queue.getDeduplicationJobId(dedupId(cid));
+  if (pendingId) {
+    const job = await queue.getJob(pendingId);
+    if (job) {
+      const state = await job.getState();
+      const target = job.data.target ?? null;
+      if (state === 'active') return { state: 'active', jobId: pendingId, target };
+      if (
+        state === 'waiting' ||
+        state === 'delayed' ||
+        state === 'prioritized' ||
+        state === 'waiting-children'
+      ) {
+        return { state: 'queued', jobId: pendingId, target };
+      }
+    }
+  }
+  const cached = await cache.get(cid);
+  const lastJobId = cached?.lastJobId ?? null;
+  if (lastJobId) {
+    const job = await queue.getJob(lastJobId);
+    if (job && (await job.getState()) === 'failed') {
+      return {
+        state: 'failed',
+        jobId: lastJobId,
+        target: job.data.target ?? null,
+        error: job.failedReason || 'failed',
+      };
+    }
+  }
+  return { state: 'idle', jobId: lastJobId };
+}

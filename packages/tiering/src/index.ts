@@ -1,0 +1,15 @@
+export type { Level } from './level.ts';
+export { LEVEL_RULES } from './level-rule.ts';
+export type { LevelRule, LevelRuleViolation } from './level-rule.ts';
+export { InvalidLevelsError } from './invalid-levels-error.ts';
+export { assertValidLevels, validateLevels } from './validate-levels.ts';
+export type { ValidationResult } from './validate-levels.ts';
+export { chooseTier, targetLevel } from './choose-tier.ts';
+export type {
+  ChooseTierInput,
+  ChooseTierOptions,
+  MoveDecision,
+  StayDecision,
+  TierDecision,
+  WaitDecision,
+} from './choose-tier.ts';
