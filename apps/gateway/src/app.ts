@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { bullBoardPlugin } from './plugins/bull-board.ts';
+import { errorHandlerPlugin } from './plugins/error-handler.ts';
+import { infrastructurePlugin, type InfrastructureDeps } from './plugins/infrastructure.ts';
+import { metricsPlugin } from './plugins/metrics.ts';
+import { contentsRoutes } from './routes/contents.routes.ts';
+import { healthRoutes } from './routes/health.routes.ts';
+import { legacyRoutes } from './routes/legacy.routes.ts';
+import { levelsRoutes } from './routes/levels.routes.ts';
+import { viewsRoutes } from './routes/views.routes.ts';
+
+/** What {@link buildApp} needs: the connections, and how to log. */
+export interface GatewayDeps extends InfrastructureDeps {
+  /**
+   * A pino logger to use, pino options, or `false` for no logs. Defaults to JSON logs at
+   * the configured LOG_LEVEL.
+   */
+  logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
+}
+
+/** The gateway's Fastify instance. */
+export type GatewayApp = FastifyInstance;
+
+/** Where the OpenAPI UI is served (the JSON document is at `${DOCS_PATH}/json`). */
+export const DOCS_PATH = '/docs';
+
+function isLoggerInstance(logger: GatewayDeps['logger']): logger is FastifyBaseLogger {
+  return (
+    typeof logger === 'object' &&
+    logger !== null &&
+    typeof (logger as Partial<FastifyBaseLogger>).child === 'function' &&
+    typeof (logger as Partial<FastifyBaseLogger>).info === 'function'
+  );
+}
+
+/**
+ * Builds the gateway's Fastify instance without listening (tests use `app.inject()`).
+ *
+ * Routes: the legacy `/post_sentence` and `/update_sentence`, the v1 API, `/healthz`,
+ * `/readyz`, `/metrics`, OpenAPI at `/docs`, and Bull Board at `/admin/queues`. When the app
+ * becomes ready it loads the level table from MySQL, checks it and publishes it (an invalid
+ * table makes `ready()` / `listen()` reject); `app.close()` closes the queue, Redis and the pool
+ * unless `closeConnections` is false.
+ */
+export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
+  const { config } = deps;
+  const logger = deps.logger ?? { level: config.logLevel };
+  const options: FastifyServerOptions = {
+    bodyLimit: config.bodyLimit,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+  };
+  const app: FastifyInstance = isLoggerInstance(logger)
+    ? Fastify({ ...options, loggerInstance: logger })
+    : Fastify({ ...options, logger });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // Every answer carries its request id, which every log line of the request names too.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  // Bodies are JSON or forms (old players post `cid=7&count=1964`); anything else is 415.
+  app.removeContentTypeParser('text/plain');
+  await app.register(formbody);
+
+  await app.register(infrastructurePlugin, deps);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Content relocation gateway',
+        description:
+          'Players report view counts; the gateway queues relocations of content files between storage tiers. Errors are `{statusCode, code, error, message}`.',
+        version: '1.0.0',
+      },
+      components: {
+        securitySchemes: { adminBasicAuth: { type: 'http', scheme: 'basic' } },
+      },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: DOCS_PATH });
+  await app.register(metricsPlugin);
+  await app.register(errorHandlerPlugin);
+
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  await routes.register(healthRoutes);
+  await routes.register(legacyRoutes);
+  await routes.register(viewsRoutes);
+  await routes.register(contentsRoutes);
+  await routes.register(levelsRoutes);
+  await app.register(bullBoardPlugin);
+  return app;
+}

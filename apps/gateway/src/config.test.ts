@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+
+function issuesOf(env: Record<string, string | undefined>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('gives developer-machine defaults for an empty environment, with admin routes off', () => {
+    expect(loadConfig({})).toEqual({
+      port: 3000,
+      host: '0.0.0.0',
+      redisUrl: 'redis://127.0.0.1:6379',
+      databaseUrl: 'mysql://root@127.0.0.1:3306/relocation',
+      queuePrefix: 'bull',
+      admin: null,
+      logLevel: 'info',
+      bodyLimit: 1048576,
+      viewsBatchMax: 1000,
+      tieringHysteresis: 0,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      REDIS_URL: 'rediss://cache.internal:6380/2',
+      DATABASE_URL: 'mysql://app:s3cret@db.internal:3307/reloc',
+      QUEUE_PREFIX: '{relocation}',
+      ADMIN_USER: 'ops',
+      ADMIN_PASSWORD: 'p:a:s:s',
+      LOG_LEVEL: 'debug',
+      BODY_LIMIT: '2048',
+      VIEWS_BATCH_MAX: '10',
+      TIERING_HYSTERESIS: '50',
+    });
+    expect(config).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      redisUrl: 'rediss://cache.internal:6380/2',
+      databaseUrl: 'mysql://app:s3cret@db.internal:3307/reloc',
+      queuePrefix: '{relocation}',
+      admin: { user: 'ops', password: 'p:a:s:s' },
+      logLevel: 'debug',
+      bodyLimit: 2048,
+      viewsBatchMax: 10,
+      tieringHysteresis: 50,
+    });
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({ ADMIN_USER: 'a', ADMIN_PASSWORD: 'b' });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.admin)).toBe(true);
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(
+      loadConfig({ PORT: '', LOG_LEVEL: '', ADMIN_USER: '', ADMIN_PASSWORD: '' }),
+    ).toMatchObject({
+      port: 3000,
+      logLevel: 'info',
+      admin: null,
+    });
+  });
+
+  it('reports every bad variable at once, one line each, naming it', () => {
+    const issues = issuesOf({
+      PORT: '70000',
+      REDIS_URL: 'http://localhost',
+      DATABASE_URL: 'postgres://x/y',
+      QUEUE_PREFIX: 'has space',
+      LOG_LEVEL: 'loud',
+      BODY_LIMIT: '1.5',
+      VIEWS_BATCH_MAX: '0',
+      TIERING_HYSTERESIS: '-3',
+      ADMIN_USER: 'ops',
+    });
+    expect(issues).toHaveLength(9);
+    const names = [
+      'PORT',
+      'REDIS_URL',
+      'DATABASE_URL',
+      'QUEUE_PREFIX',
+      'LOG_LEVEL',
+      'BODY_LIMIT',
+      'VIEWS_BATCH_MAX',
+      'TIERING_HYSTERESIS',
+      'ADMIN_PASSWORD',
+    ];
+    for (const name of names) {
+      expect(
+        issues.some((line) => line.startsWith(`${name} `)),
+        name,
+      ).toBe(true);
+    }
+    for (const line of issues) expect(line).not.toContain('\n');
+  });
+
+  it.each([
+    ['PORT', 'abc', /^PORT must be a whole number between 0 and 65535 \(got "abc"\)$/],
+    ['PORT', ' 80', /^PORT must be a whole number/],
+    ['BODY_LIMIT', '10', /^BODY_LIMIT must be a whole number between 1024/],
+    ['DATABASE_URL', 'mysql://localhost', /^DATABASE_URL must be a URL such as/],
+    ['ADMIN_PASSWORD', 'x', /^ADMIN_USER must be set when ADMIN_PASSWORD is/],
+    ['ADMIN_USER', 'a:b', /^ADMIN_USER must not contain ":"/],
+  ])('explains a bad %s (%j)', (name, value, message) => {
+    const env: Record<string, string> = { [name]: value };
+    if (name === 'ADMIN_USER') env.ADMIN_PASSWORD = 'pw';
+    const issues = issuesOf(env);
+    expect(
+      issues.some((line) => message.test(line)),
+      issues.join('\n'),
+    ).toBe(true);
+  });
+
+  it('does not read process.env when given an environment', () => {
+    const previous = process.env.PORT;
+    process.env.PORT = 'not-a-port';
+    try {
+      expect(loadConfig({}).port).toBe(3000);
+    } finally {
+      if (previous === undefined) delete process.env.PORT;
+      else process.env.PORT = previous;
+    }
+  });
+});

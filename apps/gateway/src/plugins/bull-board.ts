@@ -1,0 +1,41 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { FastifyInstance } from 'fastify';
+import { redisUnavailable } from '../errors.ts';
+import { adminAuthPlugin } from './admin-auth.ts';
+import { sendError } from './error-handler.ts';
+
+/** Where Bull Board is served; also its base path (they must be equal). */
+export const BULL_BOARD_PATH = '/admin/queues';
+
+/**
+ * Bull Board for the relocation queue at `/admin/queues`, behind HTTP basic auth: the auth hook
+ * is registered in this encapsulated plugin before the board, so the page, its static assets and
+ * its API all need the admin credentials (and answer 503 `ADMIN_DISABLED` when none are set).
+ */
+export async function bullBoardPlugin(app: FastifyInstance): Promise<void> {
+  const { config, queue, redis } = app.gateway;
+  await app.register(adminAuthPlugin, { admin: config.admin });
+
+  // BullMQ waits for a connection that was never ready; answer 503 instead of hanging.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url.startsWith(`${BULL_BOARD_PATH}/api/`) && redis.status !== 'ready') {
+      return sendError(
+        request,
+        reply,
+        redisUnavailable(new Error(`Redis connection is ${redis.status}`)),
+      );
+    }
+    return undefined;
+  });
+
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(BULL_BOARD_PATH);
+  createBullBoard({
+    queues: [new BullMQAdapter(queue)],
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'Relocations' } },
+  });
+  await app.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });
+}

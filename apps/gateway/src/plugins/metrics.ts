@@ -1,0 +1,151 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { z } from 'zod';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+
+/** Outcomes counted by `gateway_posts_total`. */
+export const POST_OUTCOMES = ['update', 'done', 'not_found', 'invalid', 'error'] as const;
+
+/** One outcome of a view post. */
+export type PostOutcome = (typeof POST_OUTCOMES)[number];
+
+/** BullMQ job states reported by `gateway_relocation_jobs`. */
+export const JOB_STATES = [
+  'waiting',
+  'prioritized',
+  'delayed',
+  'active',
+  'completed',
+  'failed',
+  'waiting-children',
+] as const;
+
+// States of jobs that wait to run: the queue depth.
+const DEPTH_STATES = ['waiting', 'prioritized', 'delayed'] as const;
+
+/** The gateway's Prometheus metrics, in a registry of this app instance (not the global one). */
+export interface GatewayMetrics {
+  registry: Registry;
+  /** View posts (legacy and v1, one per batch item) by outcome. */
+  posts: Counter<'outcome'>;
+  /** Error responses by stable code. */
+  errors: Counter<'code'>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Prometheus metrics of this app instance. */
+    metrics: GatewayMetrics;
+  }
+}
+
+// Job counts are read once per scrape for both gauges.
+const COUNTS_TTL_MS = 500;
+
+function metrics(app: FastifyInstance, _options: unknown, done: () => void): void {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'gateway_' });
+
+  let counts: { at: number; promise: Promise<Record<string, number> | null> } | null = null;
+  const jobCounts = (): Promise<Record<string, number> | null> => {
+    const now = Date.now();
+    if (counts === null || now - counts.at > COUNTS_TTL_MS) {
+      const { redis, queue } = app.gateway;
+      const promise =
+        redis.status === 'ready'
+          ? queue.getJobCounts(...JOB_STATES).catch((error: unknown) => {
+              app.log.warn({ err: error }, 'reading job counts for /metrics failed');
+              return null;
+            })
+          : Promise.resolve(null);
+      counts = { at: now, promise };
+    }
+    return counts.promise;
+  };
+
+  const posts = new Counter({
+    name: 'gateway_posts_total',
+    help: 'View posts (legacy and v1; one per batch item) by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  for (const outcome of POST_OUTCOMES) posts.inc({ outcome }, 0);
+
+  const errors = new Counter({
+    name: 'gateway_errors_total',
+    help: 'Error responses by error code',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+
+  new Gauge({
+    name: 'gateway_relocation_jobs',
+    help: 'Relocation jobs by BullMQ state (read from Redis on each scrape)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      const current = await jobCounts();
+      this.reset();
+      if (current === null) return;
+      for (const state of JOB_STATES) this.set({ state }, current[state] ?? 0);
+    },
+  });
+
+  new Gauge({
+    name: 'gateway_relocation_queue_depth',
+    help: 'Relocation jobs waiting to run (waiting, prioritized, delayed)',
+    registers: [registry],
+    async collect() {
+      const current = await jobCounts();
+      this.reset();
+      if (current === null) return;
+      this.set(DEPTH_STATES.reduce((sum, state) => sum + (current[state] ?? 0), 0));
+    },
+  });
+
+  const duration = new Histogram({
+    name: 'gateway_http_request_duration_seconds',
+    help: 'HTTP request duration in seconds by method, route and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+
+  app.decorate('metrics', { registry, posts, errors });
+
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, not the URL, keeps the label set small.
+    const route = request.routeOptions.url ?? 'unmatched';
+    duration.observe(
+      { method: request.method, route, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus metrics',
+        tags: ['operations'],
+        response: { 200: z.string().meta({ description: 'Prometheus text exposition format' }) },
+      },
+    },
+    async (_request, reply) => {
+      const text = await registry.metrics();
+      return reply.type(registry.contentType).send(text);
+    },
+  );
+  done();
+}
+
+/**
+ * Prometheus metrics at `GET /metrics`, in a registry of this app instance: posts by outcome,
+ * relocation jobs by state and the queue depth (read from BullMQ on scrape), errors by code,
+ * HTTP request durations, and Node's default process metrics, all prefixed `gateway_`.
+ */
+export const metricsPlugin = fp(metrics, {
+  name: 'gateway-metrics',
+  dependencies: ['gateway-infrastructure'],
+});

@@ -1,0 +1,144 @@
+import { getContent, getContentHistory, insertContent, type Content } from '@relocation/db';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import { contentNotFound, fromDatabase, fromRedis } from '../errors.ts';
+import {
+  cidParams,
+  contentResponse,
+  contentStateResponse,
+  errorResponse,
+  historyQuery,
+  historyResponse,
+  newContentBody,
+} from '../schemas.ts';
+import { readContentState } from '../services/content-state.ts';
+
+function toIso(value: Date | string): string {
+  return (value instanceof Date ? value : new Date(value)).toISOString();
+}
+
+function contentBody(content: Content, viewCount: number) {
+  return {
+    cid: Number(content.cid),
+    level: content.content_level,
+    filename: content.filename,
+    viewCount,
+    generateTime: toIso(content.generate_time),
+    updateTime: toIso(content.update_time),
+  };
+}
+
+/**
+ * `POST /v1/contents` (register a content on the default tier), `GET /v1/contents/:cid` (where it
+ * is and where its relocation stands) and `GET /v1/contents/:cid/history` (its level changes).
+ */
+export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
+  app.post(
+    '/v1/contents',
+    {
+      schema: {
+        summary: 'Register a content',
+        description:
+          "Registers a content on the default tier (the level starting at 0 views), as the seed's `insert_contents` did. The file name must be a plain base name.",
+        tags: ['contents'],
+        body: newContentBody,
+        response: {
+          201: contentResponse,
+          400: errorResponse,
+          409: errorResponse,
+          413: errorResponse,
+          415: errorResponse,
+          503: errorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { db, cache } = app.gateway;
+      const content = await fromDatabase(() => insertContent(db, request.body));
+      try {
+        await fromRedis(() =>
+          cache.fill(content.cid, { level: content.content_level, filename: content.filename }),
+        );
+      } catch (error) {
+        // The content is registered; the first post for it fills the cache from MySQL instead.
+        request.log.warn({ err: error, cid: content.cid }, 'could not cache the new content');
+      }
+      return reply.code(201).send(contentBody(content, Number(content.view_count)));
+    },
+  );
+
+  app.get(
+    '/v1/contents/:cid',
+    {
+      schema: {
+        summary: 'Read a content and its relocation state',
+        description:
+          "Level and file name as MySQL holds them, the latest count posted (else MySQL's), and the relocation state: `idle`, `queued`, `active` or `failed` (with the target and the last error).",
+        tags: ['contents'],
+        params: cidParams,
+        response: {
+          200: contentStateResponse,
+          400: errorResponse,
+          404: errorResponse,
+          503: errorResponse,
+        },
+      },
+    },
+    async (request) => {
+      const state = await readContentState(app.gateway, request.params.cid);
+      const { relocation } = state;
+      return {
+        ...contentBody(state.content, state.viewCount),
+        relocation: {
+          state: relocation.state,
+          jobId: relocation.jobId,
+          target: relocation.state === 'idle' ? null : relocation.target,
+          error: relocation.state === 'failed' ? relocation.error : null,
+        },
+      };
+    },
+  );
+
+  app.get(
+    '/v1/contents/:cid/history',
+    {
+      schema: {
+        summary: "Read a content's level changes",
+        description: 'Its `update_history` rows, newest first; page with `limit` and `before`.',
+        tags: ['contents'],
+        params: cidParams,
+        querystring: historyQuery,
+        response: {
+          200: historyResponse,
+          400: errorResponse,
+          404: errorResponse,
+          503: errorResponse,
+        },
+      },
+    },
+    async (request) => {
+      const { db } = app.gateway;
+      const { cid } = request.params;
+      const { limit, before } = request.query;
+      const content = await fromDatabase(() => getContent(db, cid));
+      if (content === undefined) throw contentNotFound(cid);
+      const rows = await fromDatabase(() =>
+        getContentHistory(db, cid, { limit: limit ?? 100, beforeId: before }),
+      );
+      return {
+        cid,
+        items: rows.map((row) => ({
+          id: Number(row.id),
+          oldLevel: row.old_content_level,
+          newLevel: row.new_content_level,
+          oldUpdatedAt: toIso(row.old_updated_date),
+          newUpdatedAt: toIso(row.new_updated_date),
+          viewCount: Number(row.view_count),
+          jobId: row.job_id,
+          bytes: row.bytes === null ? null : Number(row.bytes),
+          durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
+        })),
+      };
+    },
+  );
+  done();
+};

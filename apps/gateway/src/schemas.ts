@@ -1,0 +1,299 @@
+import { MAX_SAFE_COUNT } from '@relocation/queue';
+import { z } from 'zod';
+
+const WHOLE_NUMBER = `must be a whole number between 0 and ${MAX_SAFE_COUNT}`;
+const MAX_FILENAME_BYTES = 255;
+
+/** Renders a rejected value for an error message: JSON-quoted (so control characters show as escapes) and shortened. */
+export function showValue(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}
+
+function wholeNumberError(issue: { input?: unknown }): string {
+  return issue.input === undefined
+    ? 'is required'
+    : `${WHOLE_NUMBER} (got ${showValue(issue.input)})`;
+}
+
+/**
+ * A non-negative safe integer given as a JSON integer or as a string of ASCII digits (form
+ * bodies and path parameters arrive as strings). `"1.5"`, `"-1"`, `"1e3"`, `""`, `" 7"` and
+ * anything above `Number.MAX_SAFE_INTEGER` are refused; the output is a number.
+ */
+export function wholeNumber(description: string) {
+  const error = wholeNumberError;
+  return z
+    .union(
+      [
+        z.int({ error }).min(0, { error }).max(MAX_SAFE_COUNT, { error }),
+        z.string({ error }).regex(/^\d+$/, { error }),
+      ],
+      { error },
+    )
+    .transform((value, ctx) => {
+      const n = Number(value);
+      if (!Number.isSafeInteger(n)) {
+        ctx.addIssue({ code: 'custom', message: wholeNumberError({ input: value }), input: value });
+        return z.NEVER;
+      }
+      return n;
+    })
+    .meta({ description });
+}
+
+/** A body that must be an object (`required` when absent). */
+function bodyObject<T extends z.core.$ZodLooseShape>(shape: T, what: string) {
+  return z.object(shape, {
+    error: (issue) =>
+      issue.input === undefined || issue.input === null
+        ? `is required: send ${what} as JSON or as a form (application/x-www-form-urlencoded)`
+        : `must be an object with ${what}`,
+  });
+}
+
+/** Content id. */
+export const cidField = wholeNumber('Content id (integer >= 0; a string of digits is accepted)');
+
+/** Total view count. */
+export const countField = wholeNumber(
+  'Total views of the content so far (integer >= 0; a string of digits is accepted)',
+);
+
+/** `POST /post_sentence` body. */
+export const legacyPostBody = bodyObject({ cid: cidField, count: countField }, 'cid and count');
+
+/** `POST /update_sentence` body. */
+export const legacyStatusBody = bodyObject({ cid: cidField }, 'cid');
+
+/** `POST /post_sentence` answer: the 2018 seed's object, values as strings, keys in this order. */
+export const legacyPostResponse = z
+  .object({
+    cid: z.string(),
+    count: z.string(),
+    target: z.string().meta({ description: 'Tier the count calls for' }),
+    db_level: z.string().meta({ description: 'Tier the content is on now' }),
+    filename: z.string(),
+    worker_id: z.null().meta({ description: 'Always null (kept for old clients)' }),
+    status: z.enum(['update', 'done']).meta({
+      description: '`update`: a relocation is queued; `done`: the content is on its target',
+    }),
+  })
+  .meta({ id: 'LegacyPostResult' });
+
+/** Every error response. */
+export const errorResponse = z
+  .object({
+    statusCode: z.int(),
+    code: z.string().meta({ description: 'Stable error code, e.g. INVALID_INPUT' }),
+    error: z.string().meta({ description: 'HTTP reason phrase' }),
+    message: z.string().meta({ description: 'What went wrong, naming the field' }),
+  })
+  .meta({ id: 'Error' });
+
+/** One `{cid, count}` view report. */
+export const viewItem = z.object({ cid: cidField, count: countField });
+
+/** What a view post did for one content. */
+export const viewResult = z
+  .object({
+    cid: z.int(),
+    count: z.int(),
+    status: z.enum(['update', 'done']),
+    level: z.string().meta({ description: 'Tier the content is on now' }),
+    target: z.string().meta({ description: 'Tier the count calls for' }),
+    filename: z.string(),
+    jobId: z.string().nullable().meta({
+      description: 'Relocation job that will act on this count, when one is queued or running',
+    }),
+  })
+  .meta({ id: 'ViewResult' });
+
+/** A failed item of a batch. */
+export const viewItemError = z
+  .object({
+    cid: z.int(),
+    count: z.int(),
+    status: z.literal('error'),
+    error: errorResponse,
+  })
+  .meta({ id: 'ViewItemError' });
+
+/**
+ * `POST /v1/views` body: one `{cid, count}` object, or an array of 1 to `max` of them (a batch).
+ */
+export function viewsBody(max: number) {
+  return z.union(
+    [
+      z
+        .array(viewItem)
+        .min(1, { error: 'a batch must hold at least one item' })
+        .max(max, {
+          error: (issue) =>
+            `a batch may hold at most ${max} items (VIEWS_BATCH_MAX); got ${Array.isArray(issue.input) ? issue.input.length : 'more'}`,
+        }),
+      viewItem,
+    ],
+    {
+      error: (issue) =>
+        issue.input === undefined || issue.input === null
+          ? 'is required: send {"cid": 7, "count": 1964} or an array of such objects'
+          : 'must be an object {"cid", "count"} or an array of such objects',
+    },
+  );
+}
+
+/** `POST /v1/views` answer for a batch, one entry per item in order. */
+export const viewsBatchResponse = z.object({
+  items: z.array(z.union([viewResult, viewItemError])),
+});
+
+/** Why `name` is not a safe base file name, or `null` when it is. */
+export function filenameProblem(name: string): string | null {
+  if (name === '') return 'must not be empty';
+  if (name === '.' || name === '..') return 'must not be "." or ".."';
+  if (name.includes('/') || name.includes('\\'))
+    return 'must be a plain file name without "/" or "\\"';
+  if (name.includes('\0')) return 'must not contain NUL';
+  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'must not contain control characters';
+  if (Buffer.byteLength(name, 'utf8') > MAX_FILENAME_BYTES) {
+    return `must be at most ${MAX_FILENAME_BYTES} bytes of UTF-8`;
+  }
+  return null;
+}
+
+/** A plain base file name, safe to join to a tier directory. */
+export const filenameField = z
+  .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
+  .superRefine((name, ctx) => {
+    const problem = filenameProblem(name);
+    if (problem !== null)
+      ctx.addIssue({ code: 'custom', message: `${showValue(name)} ${problem}` });
+  })
+  .meta({
+    description: `Base file name: no "/", "\\", NUL or control characters, not "." or "..", at most ${MAX_FILENAME_BYTES} bytes`,
+  });
+
+/** `POST /v1/contents` body. */
+export const newContentBody = bodyObject(
+  { cid: cidField, filename: filenameField },
+  'cid and filename',
+);
+
+/** `:cid` path parameter. */
+export const cidParams = z.object({ cid: cidField });
+
+/** A content as `POST /v1/contents` and `GET /v1/contents/:cid` show it. */
+export const contentResponse = z
+  .object({
+    cid: z.int(),
+    level: z.string().meta({ description: 'Tier the content is on (MySQL)' }),
+    filename: z.string(),
+    viewCount: z.int().meta({
+      description: 'Latest count posted for the content, else the count MySQL holds',
+    }),
+    generateTime: z.iso.datetime(),
+    updateTime: z.iso.datetime().meta({ description: 'Time of the last level change' }),
+  })
+  .meta({ id: 'Content' });
+
+/** Where a content's relocation stands. */
+export const relocationResponse = z
+  .object({
+    state: z.enum(['idle', 'queued', 'active', 'failed']),
+    jobId: z.string().nullable(),
+    target: z.string().nullable(),
+    error: z
+      .string()
+      .nullable()
+      .meta({ description: 'Failure reason of the last job, if it failed' }),
+  })
+  .meta({ id: 'RelocationState' });
+
+/** `GET /v1/contents/:cid` answer. */
+export const contentStateResponse = contentResponse
+  .extend({ relocation: relocationResponse })
+  .meta({ id: 'ContentState' });
+
+/** `GET /v1/contents/:cid/history` query. */
+export const historyQuery = z.object({
+  limit: z
+    .string()
+    .regex(/^\d+$/, { error: 'must be a whole number between 1 and 1000' })
+    .transform(Number)
+    .pipe(
+      z.int().min(1, { error: 'must be at least 1' }).max(1000, { error: 'must be at most 1000' }),
+    )
+    .optional()
+    .meta({ description: 'Most rows to return (1-1000, default 100)' }),
+  before: z
+    .string()
+    .regex(/^\d+$/, { error: 'must be a history id (whole number)' })
+    .transform(Number)
+    .optional()
+    .meta({ description: 'Only rows with an id below this (for paging)' }),
+});
+
+/** One level change. */
+export const historyItem = z
+  .object({
+    id: z.int(),
+    oldLevel: z.string(),
+    newLevel: z.string(),
+    oldUpdatedAt: z.iso.datetime(),
+    newUpdatedAt: z.iso.datetime(),
+    viewCount: z.int(),
+    jobId: z.string().nullable(),
+    bytes: z.int().nullable(),
+    durationMs: z.int().nullable(),
+  })
+  .meta({ id: 'HistoryItem' });
+
+/** `GET /v1/contents/:cid/history` answer, newest first. */
+export const historyResponse = z.object({ cid: z.int(), items: z.array(historyItem) });
+
+/** A storage tier. */
+export const levelSchema = z
+  .object({
+    name: z.string().meta({ description: 'Tier name (content_level)' }),
+    minCount: z.number().meta({ description: 'Lowest total views of the tier (inclusive)' }),
+    maxCount: z.number().nullable().meta({
+      description: 'Highest total views (inclusive); null = unbounded (top tier only)',
+    }),
+    path: z.string().meta({ description: "Absolute directory holding the tier's files" }),
+  })
+  .meta({ id: 'Level' });
+
+/** `GET` / `PUT /v1/levels` answer. */
+export const levelsResponse = z.object({
+  levels: z.array(levelSchema),
+  version: z.int().nullable().meta({
+    description: 'Version of the level table published to the gateways (null when unknown)',
+  }),
+});
+
+/** `PUT /v1/levels` body: the whole new table (rules are checked by the tiering package). */
+export const levelsBody = z.object(
+  { levels: z.array(levelSchema) },
+  {
+    error: (issue) =>
+      issue.input === undefined || issue.input === null
+        ? 'is required: send {"levels": [...]}'
+        : 'must be an object',
+  },
+);
+
+/** `GET /healthz` answer. */
+export const healthResponse = z.object({ status: z.literal('ok') });
+
+/** `GET /readyz` answer when ready. */
+export const readyResponse = z.object({
+  status: z.literal('ready'),
+  checks: z.object({ redis: z.literal('ok'), database: z.literal('ok') }),
+});

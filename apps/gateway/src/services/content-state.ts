@@ -1,0 +1,54 @@
+import { getContent, type Content } from '@relocation/db';
+import { getRelocationStatus, type RelocationStatus } from '@relocation/queue';
+import { chooseTier } from '@relocation/tiering';
+import { contentNotFound, fromDatabase, fromRedis } from '../errors.ts';
+import { fromQueue } from './backends.ts';
+import type { PostViewsDeps } from './post-views.ts';
+
+/** A content as MySQL holds it, with its latest count and where its relocation stands. */
+export interface ContentState {
+  content: Content;
+  /** Latest count posted for the content, else the count MySQL holds. */
+  viewCount: number;
+  /** Tier `viewCount` calls for, given the content's level in MySQL. */
+  target: string;
+  relocation: RelocationStatus;
+  /**
+   * True when nothing is pending for the content and MySQL holds its final level: no job is
+   * queued, running or failed, and its latest count calls for the level it is on.
+   */
+  settled: boolean;
+}
+
+/**
+ * Reads a content's state for `GET /v1/contents/:cid` and `POST /update_sentence`: its MySQL row
+ * (the authority on where the file is), the latest count from the shared cache, and its
+ * relocation state from BullMQ. Throws `CONTENT_NOT_FOUND` for an unknown cid.
+ */
+export async function readContentState(
+  deps: Omit<PostViewsDeps, 'now'>,
+  cid: number,
+): Promise<ContentState> {
+  const content = await fromDatabase(() => getContent(deps.db, cid));
+  if (content === undefined) throw contentNotFound(cid);
+  const cached = await fromRedis(() => deps.cache.get(cid));
+  const relocation = await fromQueue(deps.redis, () =>
+    getRelocationStatus(deps.queue, deps.cache, cid),
+  );
+  const viewCount = cached?.count ?? Number(content.view_count);
+  const { levels } = await deps.levels.latest();
+  const decision = chooseTier({
+    count: viewCount,
+    levels,
+    current: content.content_level,
+    options: { hysteresis: deps.hysteresis },
+  });
+  const target = decision.kind === 'stay' ? content.content_level : decision.to;
+  return {
+    content,
+    viewCount,
+    target,
+    relocation,
+    settled: relocation.state === 'idle' && target === content.content_level,
+  };
+}

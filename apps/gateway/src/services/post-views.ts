@@ -1,0 +1,124 @@
+import { getContent, type Database } from '@relocation/db';
+import {
+  enqueueRelocation,
+  type ContentCache,
+  type RecordCountResult,
+  type RelocationQueue,
+} from '@relocation/queue';
+import { chooseTier } from '@relocation/tiering';
+import type { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import { AppError, contentNotFound, fromDatabase, fromRedis } from '../errors.ts';
+import { fromQueue } from './backends.ts';
+import type { LevelsStore } from './levels-store.ts';
+
+/** What {@link postViews} needs. */
+export interface PostViewsDeps {
+  db: Kysely<Database>;
+  redis: Redis;
+  queue: RelocationQueue;
+  cache: ContentCache;
+  levels: LevelsStore;
+  /** Views a count must be outside its level's range before the content moves (TIERING_HYSTERESIS). */
+  hysteresis: number;
+  /** Clock in epoch milliseconds; defaults to `Date.now`. */
+  now?: () => number;
+}
+
+/** One view report: the content and its total views so far. */
+export interface ViewReport {
+  cid: number;
+  count: number;
+}
+
+/** What a view report led to. */
+export interface ViewOutcome {
+  cid: number;
+  count: number;
+  /** Tier the content is on now (as the shared cache knows it). */
+  level: string;
+  /** Tier `count` calls for. */
+  target: string;
+  filename: string;
+  /** `update`: the content must move and a relocation is queued; `done`: it is on its target. */
+  status: 'update' | 'done';
+  /** The relocation job that will act on this count, if one is queued or running. */
+  jobId: string | null;
+}
+
+type CacheHit = Extract<RecordCountResult, { kind: 'hit' }>;
+
+// A cid's entry can only disappear between the fill and the retry if someone forgets it on
+// purpose; a few retries cover that without looping forever.
+const MAX_FILL_ATTEMPTS = 3;
+
+/**
+ * Records a content's latest count and queues its relocation when the count calls for another
+ * tier (the decision shared by `POST /post_sentence` and `POST /v1/views`).
+ *
+ * For a cached cid that changes nothing this is exactly one Redis round trip and no MySQL query:
+ * the count, the tier, the pending job and the levels version come back together. An unknown cid
+ * is read from MySQL once and cached. Throws `CONTENT_NOT_FOUND` for a cid no content has, and
+ * `REDIS_UNAVAILABLE` / `DATABASE_UNAVAILABLE` when a backend it needs is down.
+ */
+export async function postViews(deps: PostViewsDeps, report: ViewReport): Promise<ViewOutcome> {
+  const { cid, count } = report;
+  const now = (deps.now ?? Date.now)();
+  const hit = await recordCount(deps, cid, count, now);
+
+  const { levels } = await deps.levels.forVersion(hit.levelsVersion);
+  const decision = chooseTier({
+    count,
+    levels,
+    current: hit.level,
+    options: { hysteresis: deps.hysteresis },
+  });
+  // Without a minimum residence chooseTier never answers `wait`; if it did, the relocator
+  // (which applies the residence rule) would decide when to move.
+  const target = decision.kind === 'stay' ? hit.level : decision.to;
+  const needsMove = target !== hit.level;
+
+  let jobId = hit.pendingJobId;
+  // With a job pending the count is passed on even when the content looks settled: the job may
+  // be moving it right now, and BullMQ keeps this add (keepLastIfActive) as the one follow-up
+  // that re-evaluates the content after the move. A waiting job that is no longer needed is
+  // not removed here: removing it would race with another gateway's add and lose that update;
+  // the processor reads the latest count when it starts and finds nothing to do.
+  if (needsMove || hit.pendingJobId !== null) {
+    const job = await fromQueue(deps.redis, () =>
+      enqueueRelocation(deps.queue, { cid, count, target, from: hit.level, requestedAt: now }),
+    );
+    jobId = job.id ?? jobId;
+  }
+  return {
+    cid,
+    count,
+    level: hit.level,
+    target,
+    filename: hit.filename,
+    status: needsMove ? 'update' : 'done',
+    jobId,
+  };
+}
+
+async function recordCount(
+  deps: PostViewsDeps,
+  cid: number,
+  count: number,
+  now: number,
+): Promise<CacheHit> {
+  let result = await fromRedis(() => deps.cache.recordCount(cid, count, now));
+  for (let attempt = 0; result.kind === 'miss' && attempt < MAX_FILL_ATTEMPTS; attempt += 1) {
+    const row = await fromDatabase(() => getContent(deps.db, cid));
+    if (row === undefined) throw contentNotFound(cid);
+    // fill never overwrites: a relocator that committed a move meanwhile keeps its newer tier.
+    await fromRedis(() =>
+      deps.cache.fill(cid, { level: row.content_level, filename: row.filename }),
+    );
+    result = await fromRedis(() => deps.cache.recordCount(cid, count, now));
+  }
+  if (result.kind === 'miss') {
+    throw new AppError('INTERNAL_ERROR', `content ${cid} could not be cached`);
+  }
+  return result;
+}

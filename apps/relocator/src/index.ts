@@ -1,0 +1,51 @@
+export { ConfigError, LOG_LEVELS, loadConfig, parseDuration } from './config.ts';
+export type { LogLevel, RelocatorConfig } from './config.ts';
+export { createLogger } from './logger.ts';
+export { createRelocatorMetrics, startMetricsServer } from './metrics.ts';
+export type { MetricsServer, MoveMetricOutcome, RelocatorMetrics } from './metrics.ts';
+export {
+  DEFAULT_CHUNK_BYTES,
+  DEFAULT_PROGRESS_INTERVAL_MS,
+  moveFile,
+  removeStaleTempFiles,
+  sha256File,
+  tempPrefix,
+} from './move-file.ts';
+export type { MoveFileOptions, MoveFileResult, MoveOutcome, MoveProgress } from './move-file.ts';
+export { MoveJournal } from './move-journal.ts';
+export type { PendingMove } from './move-journal.ts';
+export { PermanentJobError } from './permanent-job-error.ts';
+export { createRelocateProcessor } from './relocate.processor.ts';
+export type {
+  RelocateJob,
+  RelocateOptions,
+  RelocateProcessor,
+  RelocateProcessorDeps,
+} from './relocate.processor.ts';
+export { RelocationError, errnoCode, isPermanentFsError } from './relocation-error.ts';
+export type { RelocationErrorCode } from './relocation-error.ts';
+export { startRelocator } from './start.ts';
+export type { RelocationWorker, RelocatorHandle, StartRelocatorOptions } from './start.ts';
+export {
+  MAX_FILENAME_BYTES,
+  TEMP_MARKER,
+  assertTierDir,
+  filenameProblem,
+  resolveInTier,
+} from './tier-path.ts';
+export { DRIFT_KINDS, fixDrift, reconcile } from './reconcile.ts';
+export type {
+  Drift,
+  DriftKind,
+  FixAction,
+  FixDeps,
+  FixOptions,
+  ReconcileDeps,
+  ReconcileReport,
+} from './reconcile.ts';
+export {
+  MAINTENANCE_QUEUE,
+  RECONCILE_SCHEDULER_ID,
+  startReconcileScheduler,
+} from './reconcile.scheduler.ts';
+export type { ReconcileScheduler, ReconcileSchedulerDeps } from './reconcile.scheduler.ts';

@@ -1,0 +1,398 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, type Stats } from 'node:fs';
+import { link, lstat, mkdir, open, opendir, rename, rm, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errnoCode, RelocationError } from './relocation-error.ts';
+import { MAX_FILENAME_BYTES, TEMP_MARKER, resolveInTier } from './tier-path.ts';
+
+/** Bytes read and written per step of a copy; memory use stays near this, whatever the file size. */
+export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+
+/** Shortest time in milliseconds between two progress reports (except the last one). */
+export const DEFAULT_PROGRESS_INTERVAL_MS = 250;
+
+const TAG_MAX = 32;
+
+/** Where a copy stands; `percent` is an integer 0–100. */
+export interface MoveProgress {
+  copiedBytes: number;
+  totalBytes: number;
+  percent: number;
+}
+
+/** What {@link moveFile} needs: two tier directories and the base name of the file to move. */
+export interface MoveFileOptions {
+  /** Absolute tier directory the file is in (or was in, before an interrupted move). */
+  sourceDir: string;
+  /** Absolute tier directory the file goes to; created when missing. */
+  destDir: string;
+  /** Plain base name, the same in both directories (see `filenameProblem`). */
+  filename: string;
+  /**
+   * Tells this attempt's temporary copy apart from those of earlier attempts (e.g. the job id);
+   * `[A-Za-z0-9_-]`, at most 32 characters are kept. A random suffix is always added.
+   */
+  attemptTag?: string;
+  /** Also compare sha256 of the copy (hashed while copying) with the source read again. */
+  verifyChecksum?: boolean;
+  /** Most bytes per second the copy reads; 0 or absent = unlimited. */
+  bytesPerSecond?: number;
+  /** Called at most every `progressIntervalMs` (and at 0 % and 100 %) while a copy runs. */
+  onProgress?: (progress: MoveProgress) => void;
+  progressIntervalMs?: number;
+  /** Aborts a running copy; its temporary file is removed and the source stays. */
+  signal?: AbortSignal;
+  chunkBytes?: number;
+}
+
+/**
+ * How the file got to its destination.
+ * - `renamed`: one file system; hard-linked into place and unlinked from the source (no clobber).
+ * - `copied`: across file systems; copied, flushed, verified, linked into place, source removed.
+ * - `already-moved`: the source was gone and the destination present (an earlier attempt moved it).
+ * - `duplicate-removed`: both were present and identical; the source copy was removed.
+ */
+export type MoveOutcome = 'renamed' | 'copied' | 'already-moved' | 'duplicate-removed';
+
+/** The result of {@link moveFile}; `bytes` is the file's size, `durationMs` the whole call. */
+export interface MoveFileResult {
+  outcome: MoveOutcome;
+  source: string;
+  dest: string;
+  bytes: number;
+  durationMs: number;
+  /** Temporary copies of earlier, interrupted attempts that were deleted first. */
+  staleTempFilesRemoved: number;
+}
+
+/**
+ * Moves `filename` from `sourceDir` to `destDir` so that a crash at any instant leaves a state the
+ * next call completes, and never overwrites or deletes the only copy of a file (I6).
+ *
+ * The call is idempotent. Source gone and destination present → `already-moved`; both present and
+ * identical (same inode, or same size and sha256) → the source is removed; both present and
+ * different → `FILE_COLLISION`, neither touched; neither present → `FILE_MISSING`. A name that
+ * could escape its directory → `UNSAFE_FILENAME` before anything is touched.
+ *
+ * On one file system the file is hard-linked to the destination (`link` fails if the destination
+ * exists: no clobber) and unlinked from the source. Across file systems (`EXDEV`) it is streamed
+ * to `.<filename>.relocating-<tag>` in the destination directory, fsynced, checked for size (and
+ * sha256 with `verifyChecksum`), linked into place, and only then is the source deleted; both
+ * directories are fsynced after each change. Temporary files of earlier attempts for the same
+ * file name are deleted before a copy starts and when an earlier move is found finished.
+ */
+export async function moveFile(options: MoveFileOptions): Promise<MoveFileResult> {
+  const started = performance.now();
+  const source = resolveInTier(options.sourceDir, options.filename);
+  const dest = resolveInTier(options.destDir, options.filename);
+  const sourceDir = path.dirname(source);
+  const destDir = path.dirname(dest);
+  let staleTempFilesRemoved = 0;
+  const done = (outcome: MoveOutcome, bytes: number): MoveFileResult => ({
+    outcome,
+    source,
+    dest,
+    bytes,
+    durationMs: Math.round(performance.now() - started),
+    staleTempFilesRemoved,
+  });
+
+  if (sourceDir === destDir) {
+    const st = await statRegularFile(source);
+    if (!st) throw missing(source, dest);
+    return done('already-moved', st.size);
+  }
+
+  // A destination that appears between our checks and the no-clobber link sends us back here
+  // once, to compare it with the source instead of overwriting it.
+  for (let round = 0; ; round++) {
+    const [src, dst] = await Promise.all([statRegularFile(source), statRegularFile(dest)]);
+    if (!src && dst) {
+      staleTempFilesRemoved += await removeStaleTempFiles(destDir, options.filename);
+      return done('already-moved', dst.size);
+    }
+    if (!src) throw missing(source, dest);
+    if (dst) {
+      if (!(await sameContent(source, src, dest, dst))) {
+        throw new RelocationError(
+          'FILE_COLLISION',
+          `${source} and ${dest} both exist and differ (${src.size} and ${dst.size} bytes); ` +
+            'neither was touched: keep the right one and delete the other',
+        );
+      }
+      // Crash window of an earlier attempt: the copy was in place, the source not yet deleted
+      // (and perhaps its temporary name not yet removed).
+      staleTempFilesRemoved += await removeStaleTempFiles(destDir, options.filename);
+      await unlink(source);
+      await fsyncDir(sourceDir);
+      return done('duplicate-removed', dst.size);
+    }
+    if (round > 1) throw new Error(`destination ${dest} keeps appearing and vanishing; retrying`);
+
+    await mkdir(destDir, { recursive: true });
+    const linked = await linkNoClobber(source, dest);
+    if (linked === 'exists') continue;
+    if (linked === 'linked' || linked === 'renamed') {
+      await fsyncDir(destDir);
+      // Crash here: both names point at one inode; the next attempt removes the source name.
+      if (linked === 'linked') await unlink(source);
+      await fsyncDir(sourceDir);
+      return done('renamed', src.size);
+    }
+
+    staleTempFilesRemoved += await removeStaleTempFiles(destDir, options.filename);
+    const temp = path.join(destDir, tempPrefix(options.filename) + tempTag(options.attemptTag));
+    await copyVerified(source, src, temp, options);
+    let placed: boolean;
+    try {
+      const result = await linkNoClobber(temp, dest);
+      if (result === 'copy-needed') throw new Error(`cannot link ${temp} to ${dest} (EXDEV)`);
+      placed = result !== 'exists';
+    } finally {
+      // Crash before this unlink leaves a stale temp file; the next copy into this directory
+      // deletes it, and a finished move is recognised by the comparison above.
+      await rm(temp, { force: true });
+    }
+    if (!placed) continue;
+    await fsyncDir(destDir);
+    await unlink(source);
+    await fsyncDir(sourceDir);
+    return done('copied', src.size);
+  }
+}
+
+/**
+ * Deletes the temporary copies of `filename` that interrupted moves left in `dir`; returns how
+ * many. Safe while no move of that file name runs (one move per cid at a time, I4).
+ */
+export async function removeStaleTempFiles(dir: string, filename: string): Promise<number> {
+  const prefix = tempPrefix(filename);
+  let removed = 0;
+  let handle;
+  try {
+    handle = await opendir(dir);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return 0;
+    throw error;
+  }
+  for await (const entry of handle) {
+    if (entry.name.startsWith(prefix) && !entry.isDirectory()) {
+      await rm(path.join(dir, entry.name), { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
+
+/**
+ * The fixed beginning of every temporary copy of `filename`: `.<filename>.relocating-`, or a hash
+ * of the name when that would not leave room for a tag within NAME_MAX.
+ */
+export function tempPrefix(filename: string): string {
+  const plain = `.${filename}${TEMP_MARKER}`;
+  if (Buffer.byteLength(plain) + TAG_MAX + 13 <= MAX_FILENAME_BYTES) return plain;
+  const digest = createHash('sha256').update(filename).digest('hex').slice(0, 32);
+  return `.${digest}${TEMP_MARKER}`;
+}
+
+function tempTag(attemptTag: string | undefined): string {
+  const base = (attemptTag ?? '').replace(/[^A-Za-z0-9_-]/g, '_').slice(0, TAG_MAX);
+  const random = randomBytes(6).toString('hex');
+  return base ? `${base}-${random}` : random;
+}
+
+function missing(source: string, dest: string): RelocationError {
+  return new RelocationError(
+    'FILE_MISSING',
+    `${source} is missing and ${dest} does not exist either; restore the file to ${source}`,
+  );
+}
+
+/** lstat that answers `null` for a missing file and refuses anything but a regular file. */
+async function statRegularFile(file: string): Promise<Stats | null> {
+  let st: Stats;
+  try {
+    st = await lstat(file);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return null;
+    throw error;
+  }
+  if (!st.isFile()) {
+    const kind = st.isSymbolicLink()
+      ? 'a symbolic link'
+      : st.isDirectory()
+        ? 'a directory'
+        : 'not a regular file';
+    throw new RelocationError(
+      'NOT_A_FILE',
+      `${file} is ${kind}; the relocator only moves regular files`,
+    );
+  }
+  return st;
+}
+
+/**
+ * Creates `to` as a hard link of `from` unless `to` exists (`from` keeps its name). `'copy-needed'`
+ * when they are on different file systems; where hard links are not supported it renames after
+ * checking `to` is absent (`'renamed'`: `from` is gone).
+ */
+async function linkNoClobber(
+  from: string,
+  to: string,
+): Promise<'linked' | 'renamed' | 'exists' | 'copy-needed'> {
+  try {
+    await link(from, to);
+    return 'linked';
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'EEXIST') return 'exists';
+    if (code === 'EXDEV') return 'copy-needed';
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EMLINK') {
+      throw error;
+    }
+  }
+  // No hard links here (some network and FUSE file systems): rename, after checking the
+  // destination is absent right before. The window between the two is the only clobber risk,
+  // and I4 keeps every other mover of this file away.
+  if (await statRegularFile(to)) return 'exists';
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if (errnoCode(error) === 'EXDEV') return 'copy-needed';
+    throw error;
+  }
+  return 'renamed';
+}
+
+/** Streams `source` to a new file `temp` (exclusive create), fsyncs and verifies it. */
+async function copyVerified(
+  source: string,
+  src: Stats,
+  temp: string,
+  options: MoveFileOptions,
+): Promise<void> {
+  const total = src.size;
+  const chunk = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  const bps = options.bytesPerSecond ?? 0;
+  const highWaterMark =
+    bps > 0 ? Math.max(64 * 1024, Math.min(chunk, Math.floor(bps / 20))) : chunk;
+  const interval = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+  const hash = options.verifyChecksum ? createHash('sha256') : null;
+  const signal = options.signal;
+  signal?.throwIfAborted();
+
+  const report = progressReporter(total, interval, options.onProgress);
+  const handle = await open(temp, 'wx', src.mode & 0o777);
+  let copied = 0;
+  try {
+    report(0, true);
+    const copyStarted = performance.now();
+    const reader = createReadStream(source, { highWaterMark, signal });
+    for await (const data of reader as AsyncIterable<Buffer>) {
+      hash?.update(data);
+      let offset = 0;
+      while (offset < data.length) {
+        const { bytesWritten } = await handle.write(data, offset, data.length - offset);
+        offset += bytesWritten;
+      }
+      copied += data.length;
+      report(copied, false);
+      if (bps > 0) {
+        const ahead = (copied / bps) * 1000 - (performance.now() - copyStarted);
+        if (ahead > 1) await sleep(ahead, undefined, { signal });
+      }
+    }
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await rm(temp, { force: true });
+    throw error;
+  }
+  await handle.close();
+
+  try {
+    const after = await statRegularFile(source);
+    const written = await lstat(temp);
+    if (!after || after.size !== total || after.mtimeMs !== src.mtimeMs || copied !== total) {
+      throw new RelocationError(
+        'SOURCE_CHANGED',
+        `${source} changed while it was copied (${total} → ${after?.size ?? 'gone'} bytes); the copy was discarded`,
+      );
+    }
+    if (written.size !== total) {
+      throw new RelocationError(
+        'VERIFY_FAILED',
+        `copy ${temp} has ${written.size} bytes, source ${source} has ${total}; the copy was discarded`,
+      );
+    }
+    if (hash) {
+      const copiedDigest = hash.digest('hex');
+      const sourceDigest = await sha256File(source, highWaterMark, signal);
+      if (copiedDigest !== sourceDigest) {
+        throw new RelocationError(
+          'VERIFY_FAILED',
+          `sha256 of the copy of ${source} (${copiedDigest}) differs from the source (${sourceDigest}); the copy was discarded`,
+        );
+      }
+    }
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  report(total, true);
+}
+
+/** Calls `onProgress` on integer-percent changes at most every `intervalMs`, and when forced. */
+function progressReporter(
+  total: number,
+  intervalMs: number,
+  onProgress: MoveFileOptions['onProgress'],
+): (copied: number, force: boolean) => void {
+  let lastPercent = -1;
+  let lastAt = 0;
+  return (copied, force) => {
+    if (!onProgress) return;
+    const percent = total === 0 ? 100 : Math.min(100, Math.floor((copied / total) * 100));
+    const now = performance.now();
+    if (!force && (percent === lastPercent || now - lastAt < intervalMs)) return;
+    lastPercent = percent;
+    lastAt = now;
+    onProgress({ copiedBytes: copied, totalBytes: total, percent });
+  };
+}
+
+/** True when two regular files hold the same bytes: one inode, or equal size and sha256. */
+async function sameContent(a: string, aStat: Stats, b: string, bStat: Stats): Promise<boolean> {
+  if (aStat.dev === bStat.dev && aStat.ino === bStat.ino) return true;
+  if (aStat.size !== bStat.size) return false;
+  const [ha, hb] = await Promise.all([sha256File(a), sha256File(b)]);
+  return ha === hb;
+}
+
+/** sha256 of a file, streamed. */
+export async function sha256File(
+  file: string,
+  highWaterMark = DEFAULT_CHUNK_BYTES,
+  signal?: AbortSignal,
+): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const data of createReadStream(file, {
+    highWaterMark,
+    signal,
+  }) as AsyncIterable<Buffer>) {
+    hash.update(data);
+  }
+  return hash.digest('hex');
+}
+
+/** Flushes a directory's entries (a new or removed name) to disk. */
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

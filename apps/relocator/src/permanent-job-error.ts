@@ -1,0 +1,17 @@
+import { UnrecoverableError } from 'bullmq';
+import type { RelocationErrorCode } from './relocation-error.ts';
+
+/**
+ * A job failure BullMQ will not retry (it is an `UnrecoverableError`), carrying the code of the
+ * {@link RelocationError} behind it; the job's `failedReason` is the operator-facing message.
+ */
+export class PermanentJobError extends UnrecoverableError {
+  constructor(
+    readonly code: RelocationErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message);
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}

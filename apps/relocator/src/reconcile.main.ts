@@ -1,0 +1,108 @@
+import { parseArgs } from 'node:util';
+import { createDb } from '@relocation/db';
+import {
+  ContentCache,
+  RELOCATION_QUEUE,
+  createProducerRedis,
+  type RelocationQueue,
+} from '@relocation/queue';
+import { Queue } from 'bullmq';
+import { ConfigError, loadConfig, parseDuration } from './config.ts';
+import { MoveJournal } from './move-journal.ts';
+import { DRIFT_KINDS, fixDrift, reconcile, type FixAction } from './reconcile.ts';
+
+// `npm run reconcile [-- --fix] [--json] [--check] [--temp-min-age 1h]`: compares MySQL with the
+// tier directories and prints the drift; --fix queues the moves that bring files to where MySQL
+// says (see fixDrift). Exit 0 when done (with --check: 1 when drift was found), 2 on errors.
+
+const USAGE =
+  'usage: npm run reconcile [-- --fix] [--json] [--check] [--temp-min-age <duration, e.g. 1h>]';
+
+let args;
+try {
+  args = parseArgs({
+    options: {
+      fix: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      check: { type: 'boolean', default: false },
+      'temp-min-age': { type: 'string', default: '1h' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  }).values;
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+  process.exit(2);
+}
+if (args.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const tempMinAgeMs = parseDuration(args['temp-min-age']);
+if (tempMinAgeMs === null) {
+  process.stderr.write(`--temp-min-age: expected a duration such as 30m or 1h\n${USAGE}\n`);
+  process.exit(2);
+}
+
+let config;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`reconcile: invalid configuration\n${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
+}
+
+const db = createDb(config.databaseUrl, { connectionLimit: 2 });
+const redis = createProducerRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+redis.on('error', () => undefined);
+const queue: RelocationQueue = new Queue(RELOCATION_QUEUE, {
+  connection: redis,
+  prefix: config.queuePrefix,
+});
+queue.on('error', () => undefined);
+const journal = new MoveJournal(redis, { prefix: config.queuePrefix });
+const cache = new ContentCache(redis, { prefix: config.queuePrefix });
+
+let exitCode = 0;
+try {
+  const report = await reconcile({ db, queue, journal });
+  let actions: FixAction[] = [];
+  if (args.fix) actions = await fixDrift({ db, queue, cache, journal }, report, { tempMinAgeMs });
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify({ ...report, actions }, null, 2)}\n`);
+  } else {
+    const out: string[] = [
+      `scanned ${report.contents} contents and ${report.files} files on ${report.levels} tiers`,
+    ];
+    for (const d of report.drift) {
+      const who = d.cid === null ? d.filename : `cid ${d.cid} (${d.filename})`;
+      const expected = d.expected ? `, expected at ${d.expected}` : '';
+      const found = d.found.length > 0 ? `, found at ${d.found.join(' and ')}` : '';
+      out.push(
+        `  ${d.kind.padEnd(9)} ${who}${expected}${found}${d.inFlight ? ' [relocation in flight]' : ''}`,
+      );
+    }
+    for (const a of actions) {
+      const who = a.drift.cid === null ? a.drift.filename : `cid ${a.drift.cid}`;
+      out.push(`  fix: ${a.action.padEnd(7)} ${a.drift.kind} ${who}: ${a.reason}`);
+    }
+    const summary = DRIFT_KINDS.map((k) => `${k} ${report.counts[k]}`).join(', ');
+    out.push(report.drift.length === 0 ? 'no drift' : `drift: ${summary}`);
+    if (!args.fix && report.drift.length > 0) out.push('run with --fix to queue the repairs');
+    process.stdout.write(`${out.join('\n')}\n`);
+  }
+  if (args.check && report.drift.length > 0) exitCode = 1;
+} catch (error) {
+  process.stderr.write(
+    `reconcile failed: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  exitCode = 2;
+} finally {
+  await queue.close().catch(() => undefined);
+  redis.disconnect();
+  await db.destroy();
+}
+process.exit(exitCode);

@@ -1,0 +1,319 @@
+import { lstat, opendir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { listContents, listLevels, type Database } from '@relocation/db';
+import {
+  dedupId,
+  enqueueRelocation,
+  type ContentCache,
+  type RelocationQueue,
+} from '@relocation/queue';
+import type { Level } from '@relocation/tiering';
+import type { Kysely } from 'kysely';
+import type { MoveJournal } from './move-journal.ts';
+import { TEMP_MARKER, filenameProblem } from './tier-path.ts';
+
+/**
+ * Kinds of disagreement between MySQL and the tier directories:
+ * - `misplaced`: the content's file is not on its level's tier but on another one;
+ * - `duplicate`: the file is on its tier and also on another tier;
+ * - `missing`: the file is on no tier;
+ * - `orphan`: a file on a tier that no content refers to;
+ * - `temp`: a temporary copy left by an interrupted move.
+ */
+export type DriftKind = 'misplaced' | 'duplicate' | 'missing' | 'orphan' | 'temp';
+
+/** Every drift kind, in report order. */
+export const DRIFT_KINDS: readonly DriftKind[] = [
+  'misplaced',
+  'duplicate',
+  'missing',
+  'orphan',
+  'temp',
+];
+
+/** One disagreement. Paths are absolute. */
+export interface Drift {
+  kind: DriftKind;
+  cid: number | null;
+  filename: string;
+  /** Where MySQL says the file is (contents only). */
+  expected: string | null;
+  /** Where files were found (for `temp`/`orphan`: the file itself). */
+  found: string[];
+  /** A relocation is queued, running or interrupted for the cid: the state may be transient. */
+  inFlight: boolean;
+}
+
+/** What {@link reconcile} found. */
+export interface ReconcileReport {
+  levels: number;
+  contents: number;
+  files: number;
+  drift: Drift[];
+  counts: Record<DriftKind, number>;
+}
+
+/** What {@link reconcile} needs. */
+export interface ReconcileDeps {
+  db: Kysely<Database>;
+  /** With the queue and journal, drift of cids whose relocation is under way is marked `inFlight`. */
+  queue?: RelocationQueue;
+  journal?: MoveJournal;
+}
+
+interface TierFile {
+  level: Level;
+  file: string;
+}
+
+async function listTier(level: Level): Promise<{ name: string; file: string }[]> {
+  const out: { name: string; file: string }[] = [];
+  let dir;
+  try {
+    dir = await opendir(level.path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return out;
+    throw error;
+  }
+  for await (const entry of dir) {
+    if (entry.isFile()) out.push({ name: entry.name, file: path.join(level.path, entry.name) });
+  }
+  return out;
+}
+
+/**
+ * Compares MySQL with the tier directories and lists every disagreement (read-only). Reads the
+ * contents a page at a time and each tier directory once.
+ */
+export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
+  const levels = await listLevels(deps.db);
+  const byName = new Map<string, TierFile[]>();
+  const temps: Drift[] = [];
+  let files = 0;
+  for (const level of levels) {
+    for (const entry of await listTier(level)) {
+      files++;
+      if (entry.name.includes(TEMP_MARKER)) {
+        temps.push({
+          kind: 'temp',
+          cid: null,
+          filename: entry.name,
+          expected: null,
+          found: [entry.file],
+          inFlight: false,
+        });
+        continue;
+      }
+      const list = byName.get(entry.name) ?? [];
+      list.push({ level, file: entry.file });
+      byName.set(entry.name, list);
+    }
+  }
+
+  const drift: Drift[] = [];
+  const referenced = new Set<string>();
+  let contents = 0;
+  let afterCid = -1;
+  for (;;) {
+    const page = await listContents(deps.db, { afterCid, limit: 1000 });
+    if (page.length === 0) break;
+    for (const content of page) {
+      contents++;
+      afterCid = content.cid;
+      referenced.add(content.filename);
+      if (filenameProblem(content.filename) !== null) continue; // the relocator refuses these
+      const level = levels.find((l) => l.name === content.content_level);
+      const expected = level ? path.join(level.path, content.filename) : null;
+      const where = byName.get(content.filename) ?? [];
+      const onTier = where.some((w) => w.level.name === content.content_level);
+      const elsewhere = where.filter((w) => w.level.name !== content.content_level);
+      let kind: DriftKind | null = null;
+      if (where.length === 0) kind = 'missing';
+      else if (!onTier) kind = 'misplaced';
+      else if (elsewhere.length > 0) kind = 'duplicate';
+      if (kind === null) continue;
+      drift.push({
+        kind,
+        cid: content.cid,
+        filename: content.filename,
+        expected,
+        found: where.map((w) => w.file),
+        inFlight: await inFlight(deps, content.cid),
+      });
+    }
+  }
+  for (const [name, where] of byName) {
+    if (referenced.has(name)) continue;
+    for (const w of where) {
+      drift.push({
+        kind: 'orphan',
+        cid: null,
+        filename: name,
+        expected: null,
+        found: [w.file],
+        inFlight: false,
+      });
+    }
+  }
+  drift.push(...temps);
+  const counts = Object.fromEntries(DRIFT_KINDS.map((k) => [k, 0])) as Record<DriftKind, number>;
+  for (const d of drift) counts[d.kind]++;
+  return { levels: levels.length, contents, files, drift, counts };
+}
+
+async function inFlight(deps: ReconcileDeps, cid: number): Promise<boolean> {
+  if (deps.journal && (await deps.journal.get(cid))) return true;
+  if (deps.queue && (await deps.queue.getDeduplicationJobId(dedupId(cid)))) return true;
+  return false;
+}
+
+/** What {@link fixDrift} did with each drift. */
+export interface FixAction {
+  drift: Drift;
+  action: 'queued' | 'removed' | 'skipped';
+  reason: string;
+}
+
+/** What {@link fixDrift} needs: where to queue repairs. */
+export interface FixDeps {
+  db: Kysely<Database>;
+  queue: RelocationQueue;
+  cache: ContentCache;
+  journal: MoveJournal;
+}
+
+/** Options of {@link fixDrift}. */
+export interface FixOptions {
+  /** Temporary copies younger than this are left alone (a copy may be running); default 1 h. */
+  tempMinAgeMs?: number;
+  now?: number;
+}
+
+/**
+ * Brings files to where MySQL says, without ever deleting a file that is the only copy:
+ * - `misplaced` (found on exactly one other tier) and `duplicate` (one extra tier per run) are
+ *   handed to the relocator: the repair is written as the cid's pending move (from the tier the
+ *   file is on, to its level) and a relocation job is queued; the relocator finishes pending
+ *   moves first, with its usual crash-safe, no-clobber file move — identical duplicates are
+ *   removed, different ones fail the job with FILE_COLLISION and both files stay;
+ * - `temp` copies older than `tempMinAgeMs` are deleted (the source of a move is only removed
+ *   after its copy is in place, so a temporary file is never the only copy);
+ * - `missing` and `orphan` are reported only: no safe automatic answer exists.
+ * Drift of a cid whose relocation is under way is skipped (the running job settles it).
+ */
+export async function fixDrift(
+  deps: FixDeps,
+  report: ReconcileReport,
+  options: FixOptions = {},
+): Promise<FixAction[]> {
+  const now = options.now ?? Date.now();
+  const minAge = options.tempMinAgeMs ?? 3_600_000;
+  const levels = await listLevels(deps.db);
+  const levelOf = (file: string) => levels.find((l) => path.dirname(file) === path.resolve(l.path));
+  const actions: FixAction[] = [];
+  for (const drift of report.drift) {
+    switch (drift.kind) {
+      case 'missing':
+        actions.push({
+          drift,
+          action: 'skipped',
+          reason: 'the file is on no tier: restore it from a backup or delete the content',
+        });
+        break;
+      case 'orphan':
+        actions.push({
+          drift,
+          action: 'skipped',
+          reason: 'no content refers to this file: register it or delete it',
+        });
+        break;
+      case 'temp': {
+        const file = drift.found[0];
+        if (file === undefined) break;
+        const st = await lstat(file).catch(() => null);
+        if (!st) {
+          actions.push({ drift, action: 'skipped', reason: 'already gone' });
+        } else if (now - st.mtimeMs < minAge) {
+          actions.push({
+            drift,
+            action: 'skipped',
+            reason: `younger than ${minAge} ms: a copy may be running`,
+          });
+        } else {
+          await rm(file, { force: true });
+          actions.push({ drift, action: 'removed', reason: 'stale temporary copy' });
+        }
+        break;
+      }
+      case 'misplaced':
+      case 'duplicate': {
+        const cid = drift.cid;
+        if (cid === null) break;
+        const content = await deps.db
+          .selectFrom('contents')
+          .selectAll()
+          .where('cid', '=', cid)
+          .executeTakeFirst();
+        const extra = drift.found.filter((f) => f !== drift.expected);
+        const fromLevel = extra[0] === undefined ? undefined : levelOf(extra[0]);
+        if (!content || !fromLevel) {
+          actions.push({
+            drift,
+            action: 'skipped',
+            reason: 'the content or tier changed since the scan',
+          });
+          break;
+        }
+        if (drift.kind === 'misplaced' && extra.length > 1) {
+          actions.push({
+            drift,
+            action: 'skipped',
+            reason: 'the file is on several wrong tiers: choose the right copy by hand',
+          });
+          break;
+        }
+        if (await deps.queue.getDeduplicationJobId(dedupId(cid))) {
+          actions.push({
+            drift,
+            action: 'skipped',
+            reason: 'a relocation is queued or running for this content',
+          });
+          break;
+        }
+        const recorded = await deps.journal.beginIfAbsent(cid, {
+          from: fromLevel.name,
+          to: content.content_level,
+          filename: content.filename,
+          jobId: `reconcile-${now}`,
+          startedAt: now,
+        });
+        if (!recorded) {
+          actions.push({
+            drift,
+            action: 'skipped',
+            reason: 'an interrupted move is pending for this content',
+          });
+          break;
+        }
+        const count = (await deps.cache.latestCount(cid)) ?? Number(content.view_count);
+        await enqueueRelocation(deps.queue, {
+          cid,
+          count,
+          target: content.content_level,
+          from: fromLevel.name,
+          requestedAt: now,
+        });
+        actions.push({
+          drift,
+          action: 'queued',
+          reason:
+            drift.kind === 'misplaced'
+              ? `move from ${fromLevel.name} to ${content.content_level} queued`
+              : `removal of the ${fromLevel.name} copy queued (only if identical)`,
+        });
+        break;
+      }
+    }
+  }
+  return actions;
+}

@@ -1,0 +1,456 @@
+import { randomBytes } from 'node:crypto';
+import { lstat } from 'node:fs/promises';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import {
+  commitRelocation,
+  getContent,
+  listLevels,
+  type Content,
+  type Database,
+} from '@relocation/db';
+import type {
+  ContentCache,
+  RELOCATE_JOB,
+  RelocationJobData,
+  RelocationResult,
+} from '@relocation/queue';
+import { chooseTier, validateLevels, type Level } from '@relocation/tiering';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { MoveJournal, PendingMove } from './move-journal.ts';
+import { moveFile, type MoveFileResult } from './move-file.ts';
+import type { MoveMetricOutcome, RelocatorMetrics } from './metrics.ts';
+import { PermanentJobError } from './permanent-job-error.ts';
+import { RelocationError, isPermanentFsError } from './relocation-error.ts';
+import { resolveInTier } from './tier-path.ts';
+
+/** File errors after which both files are as they were: a pending move is void. */
+const VOIDING_CODES: readonly string[] = [
+  'FILE_COLLISION',
+  'FILE_MISSING',
+  'NOT_A_FILE',
+  'UNSAFE_FILENAME',
+];
+
+/** A relocation job as the worker sees it. */
+export type RelocateJob = Job<RelocationJobData, RelocationResult, typeof RELOCATE_JOB>;
+
+/** The processor function BullMQ calls (`signal` aborts a running copy). */
+export type RelocateProcessor = (
+  job: RelocateJob,
+  token?: string,
+  signal?: AbortSignal,
+) => Promise<RelocationResult>;
+
+/** Tuning of the processor; see the settings table in the README. */
+export interface RelocateOptions {
+  /** Views outside the current level's range before a content moves (`TIERING_HYSTERESIS`). */
+  hysteresis: number;
+  /** Milliseconds a content stays on a level after its last move (`TIERING_MIN_RESIDENCE_MS`). */
+  minResidenceMs: number;
+  /** Compare sha256 of source and copy on cross-filesystem moves. */
+  verifyChecksum: boolean;
+  /** Bytes per second one copy may read; 0 = unlimited. */
+  copyBytesPerSecond: number;
+  /** Shortest milliseconds between two progress updates of a job. */
+  progressIntervalMs?: number;
+}
+
+/** What {@link createRelocateProcessor} needs. */
+export interface RelocateProcessorDeps {
+  /** MySQL: the content, the level table (authoritative) and the commit. */
+  db: Kysely<Database>;
+  /** The cache the gateway reads: latest count in, tier and file out after each commit. */
+  cache: ContentCache;
+  journal: MoveJournal;
+  logger: Logger;
+  metrics?: RelocatorMetrics;
+  options: RelocateOptions;
+  /** Clock in epoch milliseconds (tests). */
+  now?: () => number;
+}
+
+/** A move this job made or completed, before it becomes the job's result. */
+interface MoveSummary {
+  from: string;
+  to: string;
+  count: number;
+  bytes: number;
+  durationMs: number;
+  /** This job's commit changed the level (and wrote the history row). */
+  committed: boolean;
+}
+
+/**
+ * Builds the BullMQ processor of `relocate` jobs. Every step is safe to repeat after a crash:
+ *
+ * 1. record the job as the cid's last job; read the content and the level table from MySQL;
+ * 2. finish the cid's pending move first, if an earlier attempt left one (see {@link MoveJournal});
+ * 3. choose the target from the latest count (`cache.latestCount`, else the job's count);
+ *    `stay` → `noop` (no file touched, no history); `wait` → the job is delayed until the
+ *    minimum residence has passed;
+ * 4. `move`: check both paths, note the pending move, {@link moveFile}, `commitRelocation`
+ *    (one transaction: level + history row), refresh the gateway's cache, forget the pending move.
+ *
+ * Counts posted while the job is active are not lost: BullMQ's `keepLastIfActive` deduplication
+ * adds one follow-up job when this one completes or fails, and that job reads the latest count.
+ * Permanent problems (unsafe name, collision, missing file, stale commit, …) throw a
+ * {@link PermanentJobError} (an `UnrecoverableError`) whose message starts with its code;
+ * everything else is rethrown so BullMQ retries with exponential backoff.
+ */
+export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocateProcessor {
+  const now = deps.now ?? Date.now;
+
+  return async (job, token, signal) => {
+    const jobId = job.id ?? '';
+    const cid = job.data.cid;
+    const log = deps.logger.child({ jobId, cid });
+    deps.metrics?.activeJobs.inc();
+    try {
+      const result = await run(job, jobId, token, signal, log);
+      const { from, to } = resultTiers(result);
+      deps.metrics?.moves.inc({ outcome: result.outcome, from, to });
+      log.info(
+        {
+          cid,
+          jobId,
+          from,
+          to,
+          outcome: result.outcome,
+          bytes: result.outcome === 'moved' ? result.bytes : 0,
+          durationMs: result.outcome === 'moved' ? result.durationMs : 0,
+          count: result.count,
+        },
+        `relocation ${result.outcome}`,
+      );
+      return result;
+    } catch (error) {
+      if (error instanceof DelayedError) {
+        count('delayed', job);
+        throw error;
+      }
+      const permanent = asPermanent(error);
+      count(permanent ? 'failed' : 'retry', job);
+      if (permanent) {
+        const code = permanent instanceof PermanentJobError ? permanent.code : undefined;
+        log.error({ cid, jobId, outcome: 'failed', code, err: error }, permanent.message);
+        throw permanent;
+      }
+      log.warn(
+        { cid, jobId, outcome: 'retry', attempt: job.attemptsMade + 1, err: error },
+        `relocation attempt failed, will retry: ${(error as Error).message}`,
+      );
+      throw error;
+    } finally {
+      deps.metrics?.activeJobs.dec();
+    }
+  };
+
+  function count(outcome: MoveMetricOutcome, job: RelocateJob): void {
+    deps.metrics?.moves.inc({ outcome, from: job.data.from ?? '', to: job.data.target });
+  }
+
+  async function run(
+    job: RelocateJob,
+    jobId: string,
+    token: string | undefined,
+    signal: AbortSignal | undefined,
+    log: Logger,
+  ): Promise<RelocationResult> {
+    const cid = job.data.cid;
+    await deps.cache.setLastJob(cid, jobId);
+    let content = await loadContent(cid);
+    const levels = await loadLevels();
+    const latest = async () => (await deps.cache.latestCount(cid)) ?? job.data.count;
+
+    let resumed: MoveSummary | null = null;
+    const pending = await deps.journal.get(cid);
+    if (pending) {
+      resumed = await finishPending(pending, content, levels, await latest(), job, signal, log);
+      content = await loadContent(cid);
+    }
+
+    const viewCount = await latest();
+    const decision = chooseTier({
+      count: viewCount,
+      levels,
+      current: content.content_level,
+      options: { hysteresis: deps.options.hysteresis, minResidenceMs: deps.options.minResidenceMs },
+      now: now(),
+      lastMovedAt: content.update_time.getTime(),
+    });
+
+    switch (decision.kind) {
+      case 'wait': {
+        if (!token) throw new Error('cannot delay a job without its lock token');
+        log.info(
+          { cid, jobId, from: decision.from, to: decision.to, allowedAt: decision.allowedAt },
+          'relocation waits for the minimum residence',
+        );
+        await job.moveToDelayed(decision.allowedAt, token);
+        throw new DelayedError(`cid ${cid} stays on ${decision.from} until ${decision.allowedAt}`);
+      }
+      case 'stay': {
+        await deps.cache.setContent(cid, {
+          level: content.content_level,
+          filename: content.filename,
+        });
+        if (resumed) return summaryResult(resumed);
+        return {
+          outcome: 'noop',
+          level: decision.level,
+          count: viewCount,
+          reason: decision.reason,
+        };
+      }
+      case 'move': {
+        if (decision.from === null) {
+          throw new RelocationError('LEVEL_NOT_FOUND', `content ${cid} has no level`);
+        }
+        const move = await performMove(
+          { cid, from: decision.from, to: decision.to, filename: content.filename, viewCount },
+          levels,
+          job,
+          signal,
+        );
+        return summaryResult(move);
+      }
+    }
+  }
+
+  async function loadContent(cid: number): Promise<Content> {
+    const content = await getContent(deps.db, cid);
+    if (!content) {
+      throw new RelocationError('CONTENT_NOT_FOUND', `content ${cid} does not exist in MySQL`);
+    }
+    return content;
+  }
+
+  async function loadLevels(): Promise<Level[]> {
+    const levels = await listLevels(deps.db);
+    const checked = validateLevels(levels);
+    if (!checked.ok) {
+      const reasons = checked.errors.map((v) => v.message).join('; ');
+      throw new RelocationError('INVALID_LEVELS', `the level table breaks I1: ${reasons}`);
+    }
+    return levels;
+  }
+
+  /**
+   * Completes the move an earlier attempt started: committed already → make sure no copy is
+   * left at the source; still on its from-level → move (idempotent) and commit.
+   */
+  async function finishPending(
+    pending: PendingMove,
+    content: Content,
+    levels: readonly Level[],
+    viewCount: number,
+    job: RelocateJob,
+    signal: AbortSignal | undefined,
+    log: Logger,
+  ): Promise<MoveSummary | null> {
+    const cid = content.cid;
+    log.warn({ cid, pending }, `finishing the interrupted move of job ${pending.jobId}`);
+    if (content.content_level === pending.from) {
+      return performMove(
+        { cid, from: pending.from, to: pending.to, filename: pending.filename, viewCount },
+        levels,
+        job,
+        signal,
+        pending,
+      );
+    }
+    if (content.content_level === pending.to) {
+      const [from, to] = [findLevel(levels, pending.from), findLevel(levels, pending.to)];
+      try {
+        await moveFile({
+          sourceDir: from.path,
+          destDir: to.path,
+          filename: pending.filename,
+          signal,
+        });
+      } catch (error) {
+        // Both files stay as they are (collision) or there is nothing to move: the pending
+        // move is void, so later jobs of this cid are not blocked by it; the job fails.
+        if (error instanceof RelocationError && VOIDING_CODES.includes(error.code)) {
+          await deps.journal.end(cid);
+        }
+        throw error;
+      }
+      await deps.cache.setContent(cid, { level: pending.to, filename: pending.filename });
+      await deps.journal.end(cid);
+      return null;
+    }
+    await deps.journal.end(cid);
+    throw new RelocationError(
+      'STALE_COMMIT',
+      `an interrupted move of content ${cid} (${pending.filename}) from ${pending.from} to ` +
+        `${pending.to} conflicts with MySQL, which says ${content.content_level}; check where ` +
+        'the file is and correct contents.content_level',
+    );
+  }
+
+  async function performMove(
+    move: { cid: number; from: string; to: string; filename: string; viewCount: number },
+    levels: readonly Level[],
+    job: RelocateJob,
+    signal: AbortSignal | undefined,
+    resumed?: PendingMove,
+  ): Promise<MoveSummary> {
+    const { cid, from, to, filename, viewCount } = move;
+    const jobId = job.id ?? '';
+    const fromLevel = findLevel(levels, from);
+    const toLevel = findLevel(levels, to);
+    // Both paths are checked before anything is written, so an unsafe name touches nothing.
+    resolveInTier(fromLevel.path, filename);
+    resolveInTier(toLevel.path, filename);
+
+    if (!resumed) await deps.journal.begin(cid, { from, to, filename, jobId, startedAt: now() });
+    let file: MoveFileResult;
+    try {
+      file = await moveFile({
+        sourceDir: fromLevel.path,
+        destDir: toLevel.path,
+        filename,
+        attemptTag: `j${jobId}-${randomBytes(2).toString('hex')}`,
+        verifyChecksum: deps.options.verifyChecksum,
+        bytesPerSecond: deps.options.copyBytesPerSecond,
+        progressIntervalMs: deps.options.progressIntervalMs,
+        signal,
+        onProgress: (p) => {
+          job.updateProgress(p.percent).catch((error: unknown) => {
+            deps.logger.debug({ cid, jobId, err: error }, 'progress update failed');
+          });
+        },
+      });
+    } catch (error) {
+      // These failures leave both files as they were: the pending move is void, and a later
+      // job may decide afresh. Anything else keeps it, so the next attempt finishes this move.
+      if (error instanceof RelocationError && VOIDING_CODES.includes(error.code)) {
+        await deps.journal.end(cid);
+        if (error.code === 'FILE_MISSING') throw await withWhereabouts(error, levels, filename);
+      }
+      throw error;
+    }
+    let figures = resumed?.moved ?? { bytes: file.bytes, durationMs: file.durationMs };
+    if (file.outcome === 'renamed' || file.outcome === 'copied') {
+      figures = { bytes: file.bytes, durationMs: file.durationMs };
+      await deps.journal.markMoved(cid, figures);
+      deps.metrics?.bytesMoved.inc(file.bytes);
+      deps.metrics?.moveDuration.observe(file.durationMs / 1000);
+    }
+
+    // The file is in place. If this commit throws (MySQL down), the job retries: the retry finds
+    // the pending move, sees source gone + destination present, and commits (one history row).
+    const commit = await commitRelocation(deps.db, {
+      cid,
+      fromLevel: from,
+      toLevel: to,
+      viewCount,
+      jobId,
+      bytes: figures.bytes,
+      durationMs: figures.durationMs,
+    });
+    switch (commit.kind) {
+      case 'committed':
+      case 'already-committed':
+        break;
+      case 'stale':
+        await deps.journal.end(cid);
+        throw new RelocationError(
+          'STALE_COMMIT',
+          `content ${cid} moved to ${commit.actualLevel} in MySQL while its file moved from ` +
+            `${from} to ${to}; the file is at ${file.dest} and was left there: move it to the ` +
+            `${commit.actualLevel} directory or set contents.content_level to ${to}`,
+        );
+      case 'not-found':
+        throw new RelocationError(
+          'CONTENT_NOT_FOUND',
+          `content ${cid} was deleted from MySQL while its file moved to ${file.dest}`,
+        );
+    }
+    await deps.cache.setContent(cid, { level: to, filename });
+    await deps.journal.end(cid);
+    return {
+      from,
+      to,
+      count: viewCount,
+      bytes: figures.bytes,
+      durationMs: figures.durationMs,
+      committed: commit.kind === 'committed',
+    };
+  }
+}
+
+/** Adds to a FILE_MISSING error the tier directories that do hold the file, if any. */
+async function withWhereabouts(
+  error: RelocationError,
+  levels: readonly Level[],
+  filename: string,
+): Promise<RelocationError> {
+  const found: string[] = [];
+  for (const level of levels) {
+    const file = resolveInTier(level.path, filename);
+    if (
+      await lstat(file).then(
+        (st) => st.isFile(),
+        () => false,
+      )
+    ) {
+      found.push(file);
+    }
+  }
+  if (found.length === 0) return error;
+  const detail = `${error.message.replace(/^FILE_MISSING: /, '')}; the file is at ${found.join(' and ')}, so MySQL and the tier directories disagree`;
+  return new RelocationError('FILE_MISSING', detail, { cause: error });
+}
+
+function findLevel(levels: readonly Level[], name: string): Level {
+  const level = levels.find((l) => l.name === name);
+  if (!level) {
+    throw new RelocationError(
+      'LEVEL_NOT_FOUND',
+      `level ${JSON.stringify(name)} is not in the level table`,
+    );
+  }
+  return level;
+}
+
+function summaryResult(move: MoveSummary): RelocationResult {
+  if (!move.committed) {
+    return { outcome: 'already-moved', from: move.from, to: move.to, count: move.count };
+  }
+  return {
+    outcome: 'moved',
+    from: move.from,
+    to: move.to,
+    bytes: move.bytes,
+    durationMs: move.durationMs,
+    count: move.count,
+  };
+}
+
+function resultTiers(result: RelocationResult): { from: string; to: string } {
+  switch (result.outcome) {
+    case 'noop':
+      return { from: result.level, to: result.level };
+    case 'moved':
+    case 'already-moved':
+      return { from: result.from, to: result.to };
+  }
+}
+
+/** The job failure BullMQ must not retry, or `null` when a retry may help. */
+function asPermanent(error: unknown): UnrecoverableError | null {
+  if (error instanceof UnrecoverableError) return error;
+  if (error instanceof RelocationError) {
+    return error.permanent
+      ? new PermanentJobError(error.code, error.message, { cause: error })
+      : null;
+  }
+  if (isPermanentFsError(error)) {
+    const message = `FS_DENIED: ${(error as Error).message}; fix the tier directory's permissions or mount`;
+    return new PermanentJobError('FS_DENIED', message, { cause: error });
+  }
+  return null;
+}

@@ -1,0 +1,219 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'bullmq';
+import { createDb, listLevels, type Database } from '@relocation/db';
+import {
+  ContentCache,
+  RELOCATION_QUEUE,
+  createWorkerRedis,
+  type RELOCATE_JOB,
+  type RelocationJobData,
+  type RelocationResult,
+} from '@relocation/queue';
+import { validateLevels } from '@relocation/tiering';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { RelocatorConfig } from './config.ts';
+import { createLogger } from './logger.ts';
+import {
+  createRelocatorMetrics,
+  startMetricsServer,
+  type MetricsServer,
+  type RelocatorMetrics,
+} from './metrics.ts';
+import { MoveJournal } from './move-journal.ts';
+import { createRelocateProcessor } from './relocate.processor.ts';
+import { startReconcileScheduler, type ReconcileScheduler } from './reconcile.scheduler.ts';
+
+/** The relocation worker's type. */
+export type RelocationWorker = Worker<RelocationJobData, RelocationResult, typeof RELOCATE_JOB>;
+
+/** Optional wiring for {@link startRelocator}; what is passed in is not closed by it. */
+export interface StartRelocatorOptions {
+  logger?: Logger;
+  /** A database to use instead of one opened from `config.databaseUrl`; the caller closes it. */
+  db?: Kysely<Database>;
+  /** Milliseconds after the shutdown deadline to wait for aborted copies to wind down (5000). */
+  abortGraceMs?: number;
+}
+
+/** A running relocator. */
+export interface RelocatorHandle {
+  readonly worker: RelocationWorker;
+  readonly metrics: RelocatorMetrics;
+  /** The metrics server's port, or `null` when it is off. */
+  readonly metricsPort: number | null;
+  /**
+   * Stops taking jobs, lets active moves finish within `shutdownTimeoutMs`, then aborts the
+   * copies still running (their jobs retry elsewhere) and closes the metrics server, Redis and the
+   * database. Safe to call more than once.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a relocator: a BullMQ worker on the `relocation` queue running
+ * {@link createRelocateProcessor} with `config.concurrency` jobs at once, and the metrics server.
+ *
+ * Locks: a job's lock lives `lockDurationMs` and is renewed every half of it by a timer while the
+ * job runs (copies never block the event loop), so a long copy keeps its lock; a worker that dies
+ * stops renewing, and within `lockDurationMs` + `stalledIntervalMs` another worker takes the job
+ * over. A job whose worker died more than `maxStalledCount` times fails.
+ */
+export async function startRelocator(
+  config: RelocatorConfig,
+  options: StartRelocatorOptions = {},
+): Promise<RelocatorHandle> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const db =
+    options.db ?? createDb(config.databaseUrl, { connectionLimit: config.concurrency + 2 });
+  const redis = createWorkerRedis(config.redisUrl, { connectionName: 'relocator-cache' });
+  const workerRedis = createWorkerRedis(config.redisUrl, { connectionName: 'relocator-worker' });
+  for (const connection of [redis, workerRedis]) {
+    connection.on('error', (error: Error) => logger.warn({ err: error }, 'Redis connection error'));
+  }
+  const metrics = createRelocatorMetrics();
+  const cache = new ContentCache(redis, { prefix: config.queuePrefix });
+  const journal = new MoveJournal(redis, { prefix: config.queuePrefix });
+  const processor = createRelocateProcessor({
+    db,
+    cache,
+    journal,
+    logger,
+    metrics,
+    options: {
+      hysteresis: config.hysteresis,
+      minResidenceMs: config.minResidenceMs,
+      verifyChecksum: config.verifyChecksum,
+      copyBytesPerSecond: config.copyBytesPerSecond,
+    },
+  });
+
+  const worker: RelocationWorker = new Worker(RELOCATION_QUEUE, processor, {
+    connection: workerRedis,
+    prefix: config.queuePrefix,
+    concurrency: config.concurrency,
+    lockDuration: config.lockDurationMs,
+    stalledInterval: config.stalledIntervalMs,
+    maxStalledCount: config.maxStalledCount,
+    ...(config.maxMovesPerSecond > 0
+      ? { limiter: { max: config.maxMovesPerSecond, duration: 1000 } }
+      : {}),
+    autorun: false,
+  });
+  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  worker.on('lockRenewalFailed', (jobIds) => {
+    // Another worker may own these jobs now: stop copying, so two moves of a cid never overlap.
+    for (const jobId of jobIds) {
+      logger.warn({ jobId }, 'lost the lock of a job; aborting its copy');
+      worker.cancelJob(jobId, 'lock lost');
+    }
+  });
+  worker.on('stalled', (jobId) =>
+    logger.warn({ jobId }, 'job stalled (its worker died); requeued'),
+  );
+
+  let closing: Promise<void> | null = null;
+  let server: MetricsServer | null = null;
+  let scheduler: ReconcileScheduler | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      logger.info({ timeoutMs: config.shutdownTimeoutMs }, 'relocator stopping: no new jobs');
+      const closed = worker.close();
+      let done = await settledWithin(closed, config.shutdownTimeoutMs);
+      if (!done) {
+        // worker.close(true) would return the pending close() promise, so abort the copies:
+        // their temp files are removed and the jobs retry (on any worker) with backoff.
+        logger.warn('shutdown deadline passed: aborting active moves');
+        worker.cancelAllJobs('relocator shutting down');
+        done = await settledWithin(closed, options.abortGraceMs ?? 5000);
+        if (!done)
+          logger.error('active jobs did not stop; their locks expire and others take them');
+      }
+      await scheduler?.close().catch(() => undefined);
+      await server?.close().catch(() => undefined);
+      await Promise.allSettled([quit(redis, done), quit(workerRedis, done)]);
+      if (!options.db) await db.destroy();
+      logger.info('relocator stopped');
+    })();
+    return closing;
+  };
+
+  try {
+    await worker.waitUntilReady();
+    worker.run().catch((error: unknown) => logger.error({ err: error }, 'worker stopped'));
+    scheduler = await startReconcileScheduler(
+      {
+        redis,
+        redisUrl: config.redisUrl,
+        prefix: config.queuePrefix,
+        db,
+        cache,
+        journal,
+        logger,
+        metrics,
+      },
+      { everyMs: config.reconcileEveryMs, fix: config.reconcileFix },
+    );
+    if (config.metricsPort > 0) {
+      server = await startMetricsServer(metrics.registry, {
+        port: config.metricsPort,
+        host: config.metricsHost,
+        healthy: () => closing === null && worker.isRunning(),
+      });
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  void checkLevels(db, logger);
+  logger.info(
+    {
+      queue: RELOCATION_QUEUE,
+      prefix: config.queuePrefix,
+      concurrency: config.concurrency,
+      lockDurationMs: config.lockDurationMs,
+      stalledIntervalMs: config.stalledIntervalMs,
+      metricsPort: server?.port ?? null,
+    },
+    'relocator started',
+  );
+  return { worker, metrics, metricsPort: server?.port ?? null, close };
+}
+
+/** Warns at start-up when MySQL is unreachable or the level table breaks I1 (jobs would fail). */
+async function checkLevels(db: Kysely<Database>, logger: Logger): Promise<void> {
+  try {
+    const result = validateLevels(await listLevels(db));
+    if (!result.ok) {
+      logger.error(
+        { problems: result.errors.map((e) => e.message) },
+        'the level table breaks I1; relocation jobs fail until an operator fixes it',
+      );
+    }
+  } catch (error) {
+    logger.warn({ err: error }, 'cannot read the level table yet; jobs retry until MySQL answers');
+  }
+}
+
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const ac = new AbortController();
+  const timeout = sleep(ms, false, { signal: ac.signal }).catch(() => false);
+  const settled = promise.then(
+    () => true,
+    () => true,
+  );
+  const result = await Promise.race([settled, timeout]);
+  ac.abort();
+  return result;
+}
+
+async function quit(
+  connection: ReturnType<typeof createWorkerRedis>,
+  graceful: boolean,
+): Promise<void> {
+  if (!graceful || connection.status === 'end') {
+    connection.disconnect();
+    return;
+  }
+  await connection.quit().catch(() => connection.disconnect());
+}

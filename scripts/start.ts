@@ -1,0 +1,140 @@
+/**
+ * `npm start`: the whole service in one process for a developer machine. Prepares MySQL and the
+ * tier directories (see `npm run setup`), then runs the gateway and one relocator together.
+ * Ctrl-C stops both gracefully; a second Ctrl-C forces the exit.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import {
+  loadConfig as loadGatewayConfig,
+  startGateway,
+  type GatewayHandle,
+} from '@relocation/gateway';
+import {
+  loadConfig as loadRelocatorConfig,
+  startRelocator,
+  type RelocatorHandle,
+} from '@relocation/relocator';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { prepareService } from './lib/prepare.ts';
+import { describeUnreachable } from './lib/unreachable.ts';
+
+function fail(message: string, exitCode = 1): never {
+  console.error(message);
+  process.exit(exitCode);
+}
+
+function configIssues(error: unknown): string {
+  const issues = (error as { issues?: readonly string[] }).issues;
+  return issues ? issues.join('\n') : error instanceof Error ? error.message : String(error);
+}
+
+async function checkRedis(url: string): Promise<void> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 3000,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    fail(
+      describeUnreachable('Redis', url, error) ??
+        `Redis at ${url} answered with an error: ${(error as Error).message}`,
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
+
+const env: Record<string, string | undefined> = { ...process.env };
+let generatedPassword = false;
+if (!env.ADMIN_USER && !env.ADMIN_PASSWORD) {
+  // No built-in default password: a fresh one for this run, printed below.
+  env.ADMIN_USER = 'admin';
+  env.ADMIN_PASSWORD = randomBytes(12).toString('base64url');
+  generatedPassword = true;
+}
+
+let gatewayConfig: ReturnType<typeof loadGatewayConfig>;
+let relocatorConfig: ReturnType<typeof loadRelocatorConfig>;
+try {
+  gatewayConfig = loadGatewayConfig(env);
+  relocatorConfig = loadRelocatorConfig(env);
+} catch (error) {
+  fail(configIssues(error), 2);
+}
+
+const dataDir = path.resolve(env.DATA_DIR || 'data');
+await checkRedis(gatewayConfig.redisUrl);
+let prepared: Awaited<ReturnType<typeof prepareService>>;
+try {
+  prepared = await prepareService({
+    databaseUrl: gatewayConfig.databaseUrl,
+    dataDir,
+    sampleContents: (env.SAMPLE_CONTENTS ?? 'true') !== 'false',
+  });
+} catch (error) {
+  fail(
+    describeUnreachable('MySQL', gatewayConfig.databaseUrl, error) ??
+      `Preparing the database failed: ${error instanceof Error ? error.message : String(error)}`,
+  );
+}
+
+const logger = pino({ level: gatewayConfig.logLevel });
+let gateway: GatewayHandle | undefined;
+let relocator: RelocatorHandle | undefined;
+try {
+  relocator = await startRelocator(relocatorConfig, { logger: logger.child({ app: 'relocator' }) });
+  gateway = await startGateway(gatewayConfig, { logger: logger.child({ app: 'gateway' }) });
+} catch (error) {
+  await relocator?.close();
+  fail(`Start-up failed: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+const host =
+  gatewayConfig.host === '0.0.0.0' || gatewayConfig.host === '::'
+    ? 'localhost'
+    : gatewayConfig.host;
+const base = `http://${host}:${gateway.app.server.address() && typeof gateway.app.server.address() === 'object' ? (gateway.app.server.address() as { port: number }).port : gatewayConfig.port}`;
+const admin = gatewayConfig.admin;
+console.log(
+  [
+    '',
+    'Content relocation service is running.',
+    `  gateway      ${base}`,
+    `  Bull Board   ${base}/admin/queues`,
+    `               user "${admin?.user ?? ''}", password "${admin?.password ?? ''}"${generatedPassword ? ' (generated for this run; set ADMIN_USER and ADMIN_PASSWORD to choose your own)' : ''}`,
+    `  API docs     ${base}/docs`,
+    `  metrics      ${base}/metrics${relocator.metricsPort ? `, relocator http://${host}:${relocator.metricsPort}/metrics` : ''}`,
+    `  tiers        ${prepared.tierDirs.join('  ')}`,
+    '',
+    `  try: curl ${base}/post_sentence -d "cid=7&count=1964"`,
+    '  Ctrl-C stops both.',
+    '',
+  ].join('\n'),
+);
+
+let stopping = false;
+async function stop(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) {
+    logger.warn({ signal }, 'second signal: exiting now');
+    process.exit(130);
+  }
+  stopping = true;
+  logger.info({ signal }, 'stopping: gateway first, then the relocator lets active moves finish');
+  try {
+    await gateway?.close();
+    await relocator?.close();
+    process.exit(0);
+  } catch (error) {
+    logger.error({ err: error }, 'shutdown failed');
+    process.exit(1);
+  }
+}
+process.on('SIGINT', (s) => void stop(s));
+process.on('SIGTERM', (s) => void stop(s));

@@ -1,0 +1,211 @@
+import { execFile } from 'node:child_process';
+import { utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Queue } from 'bullmq';
+import { getContent, getContentHistory } from '@relocation/db';
+import {
+  MAINTENANCE_QUEUE,
+  fixDrift,
+  loadConfig,
+  reconcile,
+  startRelocator,
+  tempPrefix,
+  type RelocatorHandle,
+} from '@relocation/relocator';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  REPO_ROOT,
+  SILENT,
+  createHarness,
+  insertContents,
+  list,
+  until,
+  writeSeededFile,
+  type Harness,
+} from './support.ts';
+
+const run = promisify(execFile);
+
+describe('reconcile', () => {
+  let h: Harness;
+  let relocator: RelocatorHandle | null = null;
+
+  beforeAll(async () => {
+    h = await createHarness();
+  });
+  afterAll(async () => {
+    await relocator?.close();
+    await h.close();
+  });
+  beforeEach(async () => {
+    await relocator?.close();
+    relocator = null;
+    await h.t.db.deleteFrom('update_history').execute();
+    await h.t.db.deleteFrom('contents').execute();
+    for (const level of h.levels) {
+      for (const name of await list(level.path)) {
+        await import('node:fs/promises').then((fs) =>
+          fs.rm(path.join(level.path, name), { force: true }),
+        );
+      }
+    }
+  });
+
+  /** One content per drift kind plus a healthy one; returns the sha256 of each file written. */
+  async function makeDrift(): Promise<Record<string, string>> {
+    await insertContents(h.t.db, [
+      { cid: 1, level: 'bronze', filename: 'ok.mp4', viewCount: 10 },
+      { cid: 2, level: 'silver', filename: 'misplaced.mp4', viewCount: 1500 },
+      { cid: 3, level: 'gold', filename: 'dup-same.mp4', viewCount: 2500 },
+      { cid: 4, level: 'gold', filename: 'dup-diff.mp4', viewCount: 2500 },
+      { cid: 5, level: 'bronze', filename: 'missing.mp4', viewCount: 5 },
+    ]);
+    const sums: Record<string, string> = {};
+    sums.ok = await writeSeededFile(path.join(h.dir('bronze'), 'ok.mp4'), 4096, 'ok');
+    sums.misplaced = await writeSeededFile(path.join(h.dir('bronze'), 'misplaced.mp4'), 8192, 'm');
+    sums.dupSame = await writeSeededFile(path.join(h.dir('gold'), 'dup-same.mp4'), 4096, 'd');
+    await writeSeededFile(path.join(h.dir('silver'), 'dup-same.mp4'), 4096, 'd');
+    sums.dupDiffGold = await writeSeededFile(path.join(h.dir('gold'), 'dup-diff.mp4'), 4096, 'x');
+    sums.dupDiffBronze = await writeSeededFile(
+      path.join(h.dir('bronze'), 'dup-diff.mp4'),
+      4096,
+      'y',
+    );
+    sums.orphan = await writeSeededFile(path.join(h.dir('silver'), 'orphan.mp4'), 1024, 'o');
+    const temp = path.join(h.dir('gold'), `${tempPrefix('ok.mp4')}j1-abcd`);
+    await writeFile(temp, 'partial copy');
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(temp, old, old);
+    await writeFile(path.join(h.dir('silver'), `${tempPrefix('fresh.mp4')}j2-abcd`), 'running');
+    return sums;
+  }
+
+  it('reports each kind of drift between MySQL and the tier directories', async () => {
+    await makeDrift();
+    const report = await reconcile({ db: h.t.db, queue: h.queue, journal: h.journal });
+    expect(report.contents).toBe(5);
+    expect(report.counts).toEqual({ misplaced: 1, duplicate: 2, missing: 1, orphan: 1, temp: 2 });
+    const byCid = new Map(report.drift.filter((d) => d.cid !== null).map((d) => [d.cid, d]));
+    expect(byCid.get(1)).toBeUndefined();
+    expect(byCid.get(2)).toMatchObject({
+      kind: 'misplaced',
+      expected: path.join(h.dir('silver'), 'misplaced.mp4'),
+      found: [path.join(h.dir('bronze'), 'misplaced.mp4')],
+      inFlight: false,
+    });
+    expect(byCid.get(3)?.kind).toBe('duplicate');
+    expect(byCid.get(5)).toMatchObject({ kind: 'missing', found: [] });
+    expect(report.drift.find((d) => d.kind === 'orphan')?.found).toEqual([
+      path.join(h.dir('silver'), 'orphan.mp4'),
+    ]);
+  });
+
+  it('fixes what is safe through the relocator and never deletes an only copy', async () => {
+    await makeDrift();
+    const report = await reconcile({ db: h.t.db, queue: h.queue, journal: h.journal });
+    const actions = await fixDrift(
+      { db: h.t.db, queue: h.queue, cache: h.cache, journal: h.journal },
+      report,
+    );
+    const action = (kind: string, cid: number | null) =>
+      actions.find((a) => a.drift.kind === kind && a.drift.cid === cid)?.action;
+    expect(action('misplaced', 2)).toBe('queued');
+    expect(action('duplicate', 3)).toBe('queued');
+    expect(action('duplicate', 4)).toBe('queued');
+    expect(action('missing', 5)).toBe('skipped');
+    expect(action('orphan', null)).toBe('skipped');
+    expect(
+      actions
+        .filter((a) => a.drift.kind === 'temp')
+        .map((a) => a.action)
+        .sort(),
+    ).toEqual(['removed', 'skipped']);
+
+    relocator = await startRelocator(loadConfig({ ...h.env(), RELOCATOR_CONCURRENCY: '4' }), {
+      logger: SILENT,
+      db: h.t.db,
+    });
+    await until(
+      async () => {
+        const counts = await h.queue.getJobCounts('completed', 'failed');
+        return (counts.completed ?? 0) + (counts.failed ?? 0) >= 3;
+      },
+      15_000,
+      'the three repair jobs to finish',
+    );
+
+    // misplaced: moved to the tier MySQL says, level unchanged, no history row.
+    expect(await list(h.dir('bronze'))).not.toContain('misplaced.mp4');
+    expect(await list(h.dir('silver'))).toContain('misplaced.mp4');
+    expect((await getContent(h.t.db, 2))?.content_level).toBe('silver');
+    expect(await getContentHistory(h.t.db, 2)).toEqual([]);
+    // identical duplicate: the extra copy is gone, the right one stays.
+    expect(await list(h.dir('silver'))).not.toContain('dup-same.mp4');
+    expect(await list(h.dir('gold'))).toContain('dup-same.mp4');
+    // different duplicate: the job fails with FILE_COLLISION, both files stay untouched.
+    const failed = await h.queue.getFailed();
+    expect(failed.map((j) => j.data.cid)).toEqual([4]);
+    expect(failed[0]?.failedReason).toContain('FILE_COLLISION');
+    expect(await list(h.dir('gold'))).toContain('dup-diff.mp4');
+    expect(await list(h.dir('bronze'))).toContain('dup-diff.mp4');
+    expect(await h.journal.get(4)).toBeNull();
+    // orphan and the young temp file stay; the old temp file is gone.
+    expect(await list(h.dir('silver'))).toContain('orphan.mp4');
+    expect((await list(h.dir('gold'))).filter((n) => n.includes('.relocating-'))).toEqual([]);
+    expect((await list(h.dir('silver'))).filter((n) => n.includes('.relocating-'))).toHaveLength(1);
+
+    const after = await reconcile({ db: h.t.db, queue: h.queue, journal: h.journal });
+    expect(after.counts).toEqual({ misplaced: 0, duplicate: 1, missing: 1, orphan: 1, temp: 1 });
+  });
+
+  it('runs periodically through a BullMQ job scheduler when RECONCILE_EVERY is set', async () => {
+    await makeDrift();
+    relocator = await startRelocator(
+      loadConfig({ ...h.env(), RECONCILE_EVERY: '1s', RELOCATOR_METRICS_PORT: '0' }),
+      { logger: SILENT, db: h.t.db },
+    );
+    const maintenance = new Queue(MAINTENANCE_QUEUE, { connection: h.r.redis, prefix: h.r.prefix });
+    try {
+      expect((await maintenance.getJobSchedulers()).map((s) => s.key)).toEqual(['reconcile']);
+      await until(
+        async () => ((await maintenance.getJobCounts('completed')).completed ?? 0) >= 1,
+        10_000,
+        'a scheduled reconcile run',
+      );
+      const metrics = await relocator.metrics.registry.getSingleMetricAsString('relocator_drift');
+      expect(metrics).toContain('relocator_drift{kind="missing"} 1');
+      await relocator.close();
+      relocator = await startRelocator(loadConfig({ ...h.env() }), { logger: SILENT, db: h.t.db });
+      expect(await maintenance.getJobSchedulers()).toEqual([]);
+    } finally {
+      await maintenance.obliterate({ force: true });
+      await maintenance.close();
+    }
+  });
+
+  it('prints the drift from the command line and exits 1 with --check', async () => {
+    await makeDrift();
+    const env = { ...process.env, ...h.env() };
+    const result = await run(
+      'node',
+      ['--import', 'tsx', 'apps/relocator/src/reconcile.main.ts', '--check'],
+      {
+        cwd: REPO_ROOT,
+        env,
+      },
+    ).catch((error: { code: number; stdout: string }) => error);
+    expect('code' in result ? result.code : 0).toBe(1);
+    expect(result.stdout).toContain('misplaced cid 2 (misplaced.mp4)');
+    expect(result.stdout).toContain('drift: misplaced 1, duplicate 2, missing 1, orphan 1, temp 2');
+    const json = await run(
+      'node',
+      ['--import', 'tsx', 'apps/relocator/src/reconcile.main.ts', '--json'],
+      {
+        cwd: REPO_ROOT,
+        env,
+      },
+    );
+    expect((JSON.parse(json.stdout) as { counts: { missing: number } }).counts.missing).toBe(1);
+  });
+});
