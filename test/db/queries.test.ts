@@ -71,6 +71,13 @@ describe('queries', () => {
     expect((await getContent(t.db, 7))?.filename).toBe('g.mp4');
   });
 
+  it('refuses to register a file name another content uses', async () => {
+    await expect(insertContent(t.db, { cid: 300, filename: 'g.mp4' })).rejects.toMatchObject({
+      code: 'FILENAME_EXISTS',
+    });
+    expect(await getContent(t.db, 300)).toBeUndefined();
+  });
+
   it('refuses to register when no level starts at 0', async () => {
     await t.db.deleteFrom('contents').execute();
     await t.db.deleteFrom('level').where('min_counts', '=', 0).execute();

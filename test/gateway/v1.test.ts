@@ -153,6 +153,13 @@ describe('v1 API', () => {
       expect(again.statusCode).toBe(409);
       expect(again.json()).toMatchObject({ code: 'CONTENT_EXISTS' });
       expect(again.json<{ message: string }>().message).toMatch(/2001/);
+
+      const sameFile = await gw.app.inject(
+        json('/v1/contents', { cid: 2003, filename: 'new movie.mp4' }),
+      );
+      expect(sameFile.statusCode).toBe(409);
+      expect(sameFile.json()).toMatchObject({ code: 'FILENAME_EXISTS' });
+      expect(sameFile.json<{ message: string }>().message).toContain('"new movie.mp4"');
     });
 
     it.each([

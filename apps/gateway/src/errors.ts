@@ -22,6 +22,8 @@ export const ERROR_STATUS = Object.freeze({
   NOT_FOUND: 404,
   /** A content with this cid exists already. */
   CONTENT_EXISTS: 409,
+  /** Another content already uses this file name (tier directories are shared). */
+  FILENAME_EXISTS: 409,
   /** A level that contents still sit on cannot be removed. */
   LEVEL_IN_USE: 409,
   /** No level starts at 0, so a new content has no default tier. */

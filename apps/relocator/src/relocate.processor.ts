@@ -112,8 +112,6 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
       deps.metrics?.moves.inc({ outcome: result.outcome, from, to });
       log.info(
         {
-          cid,
-          jobId,
           from,
           to,
           outcome: result.outcome,
@@ -133,11 +131,11 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
       count(permanent ? 'failed' : 'retry', job);
       if (permanent) {
         const code = permanent instanceof PermanentJobError ? permanent.code : undefined;
-        log.error({ cid, jobId, outcome: 'failed', code, err: error }, permanent.message);
+        log.error({ outcome: 'failed', code, err: error }, permanent.message);
         throw permanent;
       }
       log.warn(
-        { cid, jobId, outcome: 'retry', attempt: job.attemptsMade + 1, err: error },
+        { outcome: 'retry', attempt: job.attemptsMade + 1, err: error },
         `relocation attempt failed, will retry: ${(error as Error).message}`,
       );
       throw error;
@@ -184,7 +182,7 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
       case 'wait': {
         if (!token) throw new Error('cannot delay a job without its lock token');
         log.info(
-          { cid, jobId, from: decision.from, to: decision.to, allowedAt: decision.allowedAt },
+          { from: decision.from, to: decision.to, allowedAt: decision.allowedAt },
           'relocation waits for the minimum residence',
         );
         await job.moveToDelayed(decision.allowedAt, token);
@@ -250,7 +248,7 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     log: Logger,
   ): Promise<MoveSummary | null> {
     const cid = content.cid;
-    log.warn({ cid, pending }, `finishing the interrupted move of job ${pending.jobId}`);
+    log.warn({ pending }, `finishing the interrupted move of job ${pending.jobId}`);
     if (content.content_level === pending.from) {
       return performMove(
         { cid, from: pending.from, to: pending.to, filename: pending.filename, viewCount },

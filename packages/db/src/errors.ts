@@ -1,5 +1,6 @@
 /** Stable codes for the db package's domain errors. */
-export type DbErrorCode = 'CONTENT_EXISTS' | 'NO_DEFAULT_LEVEL' | 'LEVEL_IN_USE' | 'INVALID_LEVELS';
+export type DbErrorCode =
+  'CONTENT_EXISTS' | 'FILENAME_EXISTS' | 'NO_DEFAULT_LEVEL' | 'LEVEL_IN_USE' | 'INVALID_LEVELS';
 
 /** A domain error from the db package: a stable `code` callers map to HTTP statuses. */
 export class DbError extends Error {

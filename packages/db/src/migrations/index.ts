@@ -3,6 +3,7 @@ import * as createLevel from './0001-create-level.ts';
 import * as createContents from './0002-create-contents.ts';
 import * as createUpdateHistory from './0003-create-update-history.ts';
 import * as indexHistoryCid from './0004-index-history-cid.ts';
+import * as uniqueFilename from './0005-unique-filename.ts';
 
 /**
  * Every migration, by name; names sort in the order they run.
@@ -13,4 +14,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0002-create-contents': createContents,
   '0003-create-update-history': createUpdateHistory,
   '0004-index-history-cid': indexHistoryCid,
+  '0005-unique-filename': uniqueFilename,
 });

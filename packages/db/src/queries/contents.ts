@@ -34,7 +34,8 @@ export interface NewContentInput {
 /**
  * Registers a content on the default tier (the level whose `min_counts` is 0), as the seed's
  * `insert_contents` did; `generate_time` and `update_time` are set to now.
- * Throws `CONTENT_EXISTS` for a known cid and `NO_DEFAULT_LEVEL` when no level starts at 0.
+ * Throws `CONTENT_EXISTS` for a known cid, `FILENAME_EXISTS` for a file name another content
+ * uses (tier directories are shared) and `NO_DEFAULT_LEVEL` when no level starts at 0.
  */
 export async function insertContent(db: Executor, input: NewContentInput): Promise<Content> {
   const now = input.now ?? null;
@@ -62,6 +63,13 @@ export async function insertContent(db: Executor, input: NewContentInput): Promi
     inserted = result.numInsertedOrUpdatedRows;
   } catch (error) {
     if (isDuplicateKeyError(error)) {
+      if ((error as Error).message.includes('contents_filename_unique')) {
+        throw new DbError(
+          'FILENAME_EXISTS',
+          `another content already uses the file name ${JSON.stringify(input.filename)}`,
+          { cause: error },
+        );
+      }
       throw new DbError('CONTENT_EXISTS', `content ${input.cid} already exists`, { cause: error });
     }
     throw error;
