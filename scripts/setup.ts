@@ -3,9 +3,11 @@
  * the sample contents into empty tables, creates the tier directories and the sample files.
  * Environment: DATABASE_URL, DATA_DIR, SAMPLE_CONTENTS (default true).
  */
+import { loadEnvFile } from '@relocation/queue';
 import { prepareService } from './lib/prepare.ts';
 import { describeUnreachable } from './lib/unreachable.ts';
 
+loadEnvFile();
 const databaseUrl = process.env.DATABASE_URL || 'mysql://root@127.0.0.1:3306/relocation';
 const dataDir = process.env.DATA_DIR || 'data';
 const sample = (process.env.SAMPLE_CONTENTS || 'true').toLowerCase();

@@ -15,6 +15,7 @@ import {
   startRelocator,
   type RelocatorHandle,
 } from '@relocation/relocator';
+import { loadEnvFile } from '@relocation/queue';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { prepareService } from './lib/prepare.ts';
@@ -51,6 +52,7 @@ async function checkRedis(url: string): Promise<void> {
   }
 }
 
+loadEnvFile();
 const env: Record<string, string | undefined> = { ...process.env };
 let generatedPassword = false;
 if (!env.ADMIN_USER && !env.ADMIN_PASSWORD) {

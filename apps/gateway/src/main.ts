@@ -1,3 +1,4 @@
+import { loadEnvFile } from '@relocation/queue';
 import { ConfigError, loadConfig, type GatewayConfig } from './config.ts';
 import { startGateway, type GatewayHandle } from './start.ts';
 
@@ -9,6 +10,7 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+loadEnvFile();
 let config: GatewayConfig;
 try {
   config = loadConfig(process.env);

@@ -1,3 +1,4 @@
+import { loadEnvFile } from '@relocation/queue';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { startRelocator } from './start.ts';
@@ -5,6 +6,7 @@ import { startRelocator } from './start.ts';
 // The CLI: `tsx apps/relocator/src/main.ts`. SIGTERM/SIGINT close gracefully (exit 0); a second
 // signal exits at once with status 1.
 
+loadEnvFile();
 let config;
 try {
   config = loadConfig(process.env);

@@ -4,6 +4,7 @@ import {
   ContentCache,
   RELOCATION_QUEUE,
   createProducerRedis,
+  loadEnvFile,
   type RelocationQueue,
 } from '@relocation/queue';
 import { Queue } from 'bullmq';
@@ -44,6 +45,7 @@ if (tempMinAgeMs === null) {
   process.exit(2);
 }
 
+loadEnvFile();
 let config;
 try {
   config = loadConfig(process.env);

@@ -15,3 +15,4 @@ export type { RelocationJobData, RelocationResult } from './job-data.ts';
 export { RELOCATION_JOB_OPTIONS } from './job-options.ts';
 export { getRelocationStatus } from './relocation-state.ts';
 export type { RelocationStatus } from './relocation-state.ts';
+export { ENV_FILE, loadEnvFile } from './env-file.ts';

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig as loadGatewayConfig } from '@relocation/gateway';
+import { loadConfig as loadRelocatorConfig } from '@relocation/relocator';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
+
+/** The variables of `.env.example`, as the apps would read them. */
+function exampleEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of read('.env.example').split('\n')) {
+    const match = /^([A-Z_]+)=(.*)$/.exec(line);
+    if (match?.[1] !== undefined) env[match[1]] = match[2] ?? '';
+  }
+  return env;
+}
+
+describe('the configuration docs match the code', () => {
+  it('.env.example gives every app its real defaults', () => {
+    const env = exampleEnv();
+    expect(loadGatewayConfig(env)).toEqual(loadGatewayConfig({}));
+    expect(loadRelocatorConfig(env)).toEqual(loadRelocatorConfig({}));
+  });
+
+  it('the README configuration table lists every variable of .env.example', () => {
+    const readme = read('README.md');
+    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Scaling'));
+    const composeOnly = ['MYSQL_ROOT_PASSWORD', 'GATEWAY_PORT'];
+    const missing = Object.keys(exampleEnv()).filter(
+      (name) => !composeOnly.includes(name) && !table.includes(`\`${name}\``),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it('the compose file runs the npm scripts the tests exercise', () => {
+    const compose = read('docker-compose.yml');
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> })
+      .scripts;
+    for (const script of ['setup', 'start:gateway', 'start:relocator']) {
+      expect(scripts[script]).toBeDefined();
+      expect(compose).toContain(`command: ['npm', 'run', '${script}']`);
+    }
+  });
+});
