@@ -48,6 +48,7 @@ import {
   makeTierDirs,
   openQueueEvents,
   tiersIn,
+  until,
   writeSeededFile,
   type Scratch,
 } from './support.ts';
@@ -450,6 +451,67 @@ describe('the relocate processor through a real worker', () => {
       expect((await fetch(`${base}/nope`)).status).toBe(404);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('the level table a relocator uses', () => {
+  it('follows a level change published by the gateway at once, and one made in MySQL within seconds', async () => {
+    await insertContents(t.db, [
+      { cid: 41, level: 'bronze', filename: 'lv1.mp4' },
+      { cid: 42, level: 'bronze', filename: 'lv2.mp4' },
+    ]);
+    await writeFile(path.join(dir('bronze'), 'lv1.mp4'), 'one');
+    await writeFile(path.join(dir('bronze'), 'lv2.mp4'), 'two');
+    let clock = Date.now();
+    await start({}, { now: () => clock });
+    try {
+      // 700 views: bronze under the current table, no move; the table is now cached.
+      expect(await jobOutcome(events, (await post(41, 700)).id ?? '')).toMatchObject({
+        result: { outcome: 'noop', level: 'bronze' },
+      });
+
+      // The gateway replaces the table (bronze ends at 499) and publishes a new version.
+      const lower = levels.map((l) =>
+        l.name === 'bronze'
+          ? { ...l, maxCount: 499 }
+          : l.name === 'silver'
+            ? { ...l, minCount: 500 }
+            : l,
+      );
+      await replaceLevels(t.db, lower);
+      await cache.publishLevels(lower);
+      expect(await jobOutcome(events, (await post(41, 700)).id ?? '')).toMatchObject({
+        result: { outcome: 'moved', from: 'bronze', to: 'silver' },
+      });
+
+      // An operator edits MySQL directly (no version bump): seen once the cached copy is old.
+      await t.db
+        .updateTable('level')
+        .set({ max_counts: 599 })
+        .where('content_level', '=', 'bronze')
+        .execute();
+      await t.db
+        .updateTable('level')
+        .set({ min_counts: 600 })
+        .where('content_level', '=', 'silver')
+        .execute();
+      expect(await jobOutcome(events, (await post(42, 550)).id ?? '')).toMatchObject({
+        result: { outcome: 'moved', to: 'silver' },
+      });
+      await post(42, 10); // back to bronze, with the table still cached
+      await until(
+        async () => (await getContent(t.db, 42))?.content_level === 'bronze',
+        5000,
+        'cid 42 back on bronze',
+      );
+      clock += 6000;
+      expect(await jobOutcome(events, (await post(42, 550)).id ?? '')).toMatchObject({
+        result: { outcome: 'noop', level: 'bronze' },
+      });
+    } finally {
+      await replaceLevels(t.db, levels);
+      await cache.publishLevels(levels);
     }
   });
 });

@@ -1,3 +1,4 @@
+import type { ContentCache } from '@relocation/queue';
 import type { Redis } from 'ioredis';
 
 /** A move that started (files may have changed) but whose MySQL commit is not known to be done. */
@@ -38,36 +39,63 @@ export class MoveJournal {
 
   /** The cid's pending move, or `null`. */
   async get(cid: number): Promise<PendingMove | null> {
-    const h = await this.#redis.hgetall(this.key(cid));
-    if (!h.from || !h.to || h.filename === undefined) return null;
-    const move: PendingMove = {
-      from: h.from,
-      to: h.to,
-      filename: h.filename,
-      jobId: h.jobId ?? '',
-      startedAt: Number(h.startedAt ?? 0),
-    };
-    if (h.movedBytes !== undefined) {
-      move.moved = { bytes: Number(h.movedBytes), durationMs: Number(h.movedDurationMs ?? 0) };
-    }
-    return move;
+    return parsePendingMove(await this.#redis.hgetall(this.key(cid)));
   }
 
-  /** Records a move before any file is touched. */
-  async begin(cid: number, move: PendingMove): Promise<void> {
+  /**
+   * What a job needs from Redis when it starts, in one round trip: records `jobId` as the cid's
+   * last job, and reads the cid's latest posted count, the published levels' version and the
+   * cid's pending move.
+   */
+  async startJob(
+    cid: number,
+    jobId: string,
+    cache: ContentCache,
+  ): Promise<{ latestCount: number | null; levelsVersion: number; pending: PendingMove | null }> {
+    const [count, version, flat] = (await this.#redis.eval(
+      JOB_START_LUA,
+      3,
+      cache.cidKey(cid),
+      cache.levelsVersionKey,
+      this.key(cid),
+      jobId,
+    )) as [string | null, string, string[]];
+    const h: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i] ?? ''] = flat[i + 1] ?? '';
+    return {
+      latestCount: count === null ? null : Number(count),
+      levelsVersion: Number(version),
+      pending: parsePendingMove(h),
+    };
+  }
+
+  /**
+   * After a commit: points the gateway's cache at the cid's new tier and forgets the pending
+   * move, in one round trip (cache first: a crash in between leaves a pending move that the next
+   * job finds already committed and clears).
+   */
+  async settle(
+    cid: number,
+    cache: ContentCache,
+    content: { level: string; filename: string },
+  ): Promise<void> {
     const results = await this.#redis
-      .multi()
+      .pipeline()
+      .hset(cache.cidKey(cid), 'level', content.level, 'file', content.filename)
       .del(this.key(cid))
-      .hset(this.key(cid), {
-        from: move.from,
-        to: move.to,
-        filename: move.filename,
-        jobId: move.jobId,
-        startedAt: String(move.startedAt),
-      })
       .exec();
     const failed = results?.find(([error]) => error !== null);
-    if (!results || failed) throw failed?.[0] ?? new Error('recording the pending move failed');
+    if (!results || failed) throw failed?.[0] ?? new Error('settling the move in Redis failed');
+  }
+
+  /** Records a move before any file is touched (replacing whatever was recorded). */
+  async begin(cid: number, move: PendingMove): Promise<void> {
+    await this.#redis.eval(
+      "redis.call('DEL', KEYS[1]) redis.call('HSET', KEYS[1], unpack(ARGV)) return 1",
+      1,
+      this.key(cid),
+      ...pendingMoveFields(move),
+    );
   }
 
   /**
@@ -80,16 +108,7 @@ export class MoveJournal {
       "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end redis.call('HSET', KEYS[1], unpack(ARGV)) return 1",
       1,
       this.key(cid),
-      'from',
-      move.from,
-      'to',
-      move.to,
-      'filename',
-      move.filename,
-      'jobId',
-      move.jobId,
-      'startedAt',
-      String(move.startedAt),
+      ...pendingMoveFields(move),
     );
     return created === 1;
   }
@@ -106,4 +125,43 @@ export class MoveJournal {
   async end(cid: number): Promise<void> {
     await this.#redis.del(this.key(cid));
   }
+}
+
+const JOB_START_LUA = `
+redis.call('HSET', KEYS[1], 'lastJob', ARGV[1])
+local count = redis.call('HGET', KEYS[1], 'count')
+local version = redis.call('GET', KEYS[2]) or '0'
+return { count or false, version, redis.call('HGETALL', KEYS[3]) }
+`;
+
+/** The hash fields a pending move is stored as. */
+function pendingMoveFields(move: PendingMove): string[] {
+  return [
+    'from',
+    move.from,
+    'to',
+    move.to,
+    'filename',
+    move.filename,
+    'jobId',
+    move.jobId,
+    'startedAt',
+    String(move.startedAt),
+  ];
+}
+
+/** Reads a pending move from its hash (`HGETALL` as an object); `null` when there is none. */
+export function parsePendingMove(h: Record<string, string>): PendingMove | null {
+  if (!h.from || !h.to || h.filename === undefined) return null;
+  const move: PendingMove = {
+    from: h.from,
+    to: h.to,
+    filename: h.filename,
+    jobId: h.jobId ?? '',
+    startedAt: Number(h.startedAt ?? 0),
+  };
+  if (h.movedBytes !== undefined) {
+    move.moved = { bytes: Number(h.movedBytes), durationMs: Number(h.movedDurationMs ?? 0) };
+  }
+  return move;
 }

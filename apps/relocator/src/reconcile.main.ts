@@ -3,7 +3,7 @@ import { createDb } from '@relocation/db';
 import {
   ContentCache,
   RELOCATION_QUEUE,
-  createProducerRedis,
+  createWorkerRedis,
   loadEnvFile,
   type RelocationQueue,
 } from '@relocation/queue';
@@ -58,7 +58,8 @@ try {
 }
 
 const db = createDb(config.databaseUrl, { connectionLimit: 2 });
-const redis = createProducerRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+// Commands wait for the connection (offline queue on), and give up after a few retries.
+const redis = createWorkerRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
 redis.on('error', () => undefined);
 const queue: RelocationQueue = new Queue(RELOCATION_QUEUE, {
   connection: redis,

@@ -24,6 +24,9 @@ import { PermanentJobError } from './permanent-job-error.ts';
 import { RelocationError, isPermanentFsError } from './relocation-error.ts';
 import { resolveInTier } from './tier-path.ts';
 
+/** Longest milliseconds a job trusts the level table it read for an earlier job. */
+export const LEVELS_MAX_AGE_MS = 5000;
+
 /** File errors after which both files are as they were: a pending move is void. */
 const VOIDING_CODES: readonly string[] = [
   'FILE_COLLISION',
@@ -100,6 +103,7 @@ interface MoveSummary {
  */
 export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocateProcessor {
   const now = deps.now ?? Date.now;
+  let levelsCache: { version: number; at: number; levels: readonly Level[] } | null = null;
 
   return async (job, token, signal) => {
     const jobId = job.id ?? '';
@@ -156,19 +160,19 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     log: Logger,
   ): Promise<RelocationResult> {
     const cid = job.data.cid;
-    await deps.cache.setLastJob(cid, jobId);
+    // One Redis round trip: record this job, read the latest count, the levels' version and an
+    // interrupted move. Counts posted after this read get a follow-up job (keepLastIfActive).
+    const start = await deps.journal.startJob(cid, jobId, deps.cache);
     let content = await loadContent(cid);
-    const levels = await loadLevels();
-    const latest = async () => (await deps.cache.latestCount(cid)) ?? job.data.count;
+    const levels = await levelsFor(start.levelsVersion);
+    const viewCount = start.latestCount ?? job.data.count;
 
     let resumed: MoveSummary | null = null;
-    const pending = await deps.journal.get(cid);
-    if (pending) {
-      resumed = await finishPending(pending, content, levels, await latest(), job, signal, log);
+    if (start.pending) {
+      resumed = await finishPending(start.pending, content, levels, viewCount, job, signal, log);
       content = await loadContent(cid);
     }
 
-    const viewCount = await latest();
     const decision = chooseTier({
       count: viewCount,
       levels,
@@ -224,14 +228,25 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     return content;
   }
 
-  async function loadLevels(): Promise<Level[]> {
+  /**
+   * The level table from MySQL (authoritative), read again when the gateway published a new
+   * version or the copy in memory is older than {@link LEVELS_MAX_AGE_MS} (an operator may change
+   * the table in MySQL directly). Checked against I1 once per read.
+   */
+  async function levelsFor(version: number): Promise<readonly Level[]> {
+    const at = now();
+    if (levelsCache && levelsCache.version === version && at - levelsCache.at < LEVELS_MAX_AGE_MS) {
+      return levelsCache.levels;
+    }
     const levels = await listLevels(deps.db);
     const checked = validateLevels(levels);
     if (!checked.ok) {
+      levelsCache = null;
       const reasons = checked.errors.map((v) => v.message).join('; ');
       throw new RelocationError('INVALID_LEVELS', `the level table breaks I1: ${reasons}`);
     }
-    return levels;
+    levelsCache = { version, at, levels: checked.levels };
+    return checked.levels;
   }
 
   /**
@@ -333,7 +348,8 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     let figures = resumed?.moved ?? { bytes: file.bytes, durationMs: file.durationMs };
     if (file.outcome === 'renamed' || file.outcome === 'copied') {
       figures = { bytes: file.bytes, durationMs: file.durationMs };
-      await deps.journal.markMoved(cid, figures);
+      // A rename is instant, so only a copy's figures are worth a round trip before the commit.
+      if (file.outcome === 'copied') await deps.journal.markMoved(cid, figures);
       deps.metrics?.bytesMoved.inc(file.bytes);
       deps.metrics?.moveDuration.observe(file.durationMs / 1000);
     }
@@ -367,8 +383,7 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
           `content ${cid} was deleted from MySQL while its file moved to ${file.dest}`,
         );
     }
-    await deps.cache.setContent(cid, { level: to, filename });
-    await deps.journal.end(cid);
+    await deps.journal.settle(cid, deps.cache, { level: to, filename });
     return {
       from,
       to,

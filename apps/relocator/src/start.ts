@@ -3,6 +3,7 @@ import { Worker } from 'bullmq';
 import { createDb, listLevels, type Database } from '@relocation/db';
 import {
   ContentCache,
+  RELOCATION_KEEP_JOBS,
   RELOCATION_QUEUE,
   createWorkerRedis,
   type RELOCATE_JOB,
@@ -34,6 +35,8 @@ export interface StartRelocatorOptions {
   db?: Kysely<Database>;
   /** Milliseconds after the shutdown deadline to wait for aborted copies to wind down (5000). */
   abortGraceMs?: number;
+  /** Clock in epoch milliseconds for the processor (tests). */
+  now?: () => number;
 }
 
 /** A running relocator. */
@@ -80,6 +83,7 @@ export async function startRelocator(
     journal,
     logger,
     metrics,
+    ...(options.now ? { now: options.now } : {}),
     options: {
       hysteresis: config.hysteresis,
       minResidenceMs: config.minResidenceMs,
@@ -91,6 +95,7 @@ export async function startRelocator(
   const worker: RelocationWorker = new Worker(RELOCATION_QUEUE, processor, {
     connection: workerRedis,
     prefix: config.queuePrefix,
+    ...RELOCATION_KEEP_JOBS,
     concurrency: config.concurrency,
     lockDuration: config.lockDurationMs,
     stalledInterval: config.stalledIntervalMs,

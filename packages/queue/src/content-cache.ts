@@ -74,7 +74,8 @@ export class ContentCache {
     return `${this.#prefix}:levels`;
   }
 
-  get #levelsVersionKey(): string {
+  /** The Redis key of the published levels' version (an integer bumped on every change). */
+  get levelsVersionKey(): string {
     return `${this.#prefix}:levels:v`;
   }
 
@@ -85,7 +86,7 @@ export class ContentCache {
   async recordCount(cid: number, count: number, now = Date.now()): Promise<RecordCountResult> {
     const [level, filename, version, jobId] = await this.#redis.relocationRecordCount(
       this.cidKey(cid),
-      this.#levelsVersionKey,
+      this.levelsVersionKey,
       this.#dedupPrefix + dedupId(cid),
       String(count),
       String(now),
@@ -144,7 +145,7 @@ export class ContentCache {
     const results = await this.#redis
       .multi()
       .set(this.#levelsKey, JSON.stringify(levels))
-      .incr(this.#levelsVersionKey)
+      .incr(this.levelsVersionKey)
       .exec();
     const incr = results?.[1];
     if (!incr || incr[0]) throw incr?.[0] ?? new Error('publishing levels failed');
@@ -153,7 +154,7 @@ export class ContentCache {
 
   /** Reads the published level table and its version; `levels` is null when none is published. */
   async readLevels(): Promise<{ version: number; levels: Level[] | null }> {
-    const [json, version] = await this.#redis.mget(this.#levelsKey, this.#levelsVersionKey);
+    const [json, version] = await this.#redis.mget(this.#levelsKey, this.levelsVersionKey);
     return { version: Number(version ?? 0), levels: json ? (JSON.parse(json) as Level[]) : null };
   }
 }

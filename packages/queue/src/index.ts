@@ -12,7 +12,7 @@ export { enqueueRelocation } from './enqueue.ts';
 export type { RelocationQueue } from './enqueue.ts';
 export { relocationJobDataSchema } from './job-data.ts';
 export type { RelocationJobData, RelocationResult } from './job-data.ts';
-export { RELOCATION_JOB_OPTIONS } from './job-options.ts';
+export { RELOCATION_JOB_OPTIONS, RELOCATION_KEEP_JOBS } from './job-options.ts';
 export { getRelocationStatus } from './relocation-state.ts';
 export type { RelocationStatus } from './relocation-state.ts';
 export { ENV_FILE, loadEnvFile } from './env-file.ts';
