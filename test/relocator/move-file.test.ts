@@ -89,43 +89,38 @@ describe('moveFile on one file system', () => {
 });
 
 describe('moveFile across file systems', () => {
-  it.each(['kernel', 'stream'] as const)(
-    'copies 300 MB byte for byte with flat memory (%s copy), reports progress, then removes the source',
-    async (copyMethod) => {
-      const size = 300 * 1024 * 1024;
-      const source = path.join(dirs.a, 'big.mp4');
-      const digest = await writeSeededFile(source, size, 'big-300');
-      const progress: MoveProgress[] = [];
-      const rssBefore = process.memoryUsage().rss;
-      let rssPeak = rssBefore;
-      const result = await moveFile({
-        sourceDir: dirs.a,
-        destDir: dirs.c,
-        filename: 'big.mp4',
-        attemptTag: 'j1',
-        progressIntervalMs: 20,
-        copyMethod,
-        onProgress: (p) => {
-          progress.push(p);
-          rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
-        },
-      });
-      expect(result).toMatchObject({ outcome: 'copied', bytes: size });
-      expect(await list(dirs.a)).toEqual([]);
-      expect(await list(dirs.c)).toEqual(['big.mp4']);
-      expect((await stat(path.join(dirs.c, 'big.mp4'))).size).toBe(size);
-      expect(await sha256File(path.join(dirs.c, 'big.mp4'))).toBe(digest);
+  it('copies 300 MB byte for byte with flat memory, reports progress, then removes the source', async () => {
+    const size = 300 * 1024 * 1024;
+    const source = path.join(dirs.a, 'big.mp4');
+    const digest = await writeSeededFile(source, size, 'big-300');
+    const progress: MoveProgress[] = [];
+    const rssBefore = process.memoryUsage().rss;
+    let rssPeak = rssBefore;
+    const result = await moveFile({
+      sourceDir: dirs.a,
+      destDir: dirs.c,
+      filename: 'big.mp4',
+      attemptTag: 'j1',
+      progressIntervalMs: 20,
+      onProgress: (p) => {
+        progress.push(p);
+        rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+      },
+    });
+    expect(result).toMatchObject({ outcome: 'copied', bytes: size });
+    expect(await list(dirs.a)).toEqual([]);
+    expect(await list(dirs.c)).toEqual(['big.mp4']);
+    expect((await stat(path.join(dirs.c, 'big.mp4'))).size).toBe(size);
+    expect(await sha256File(path.join(dirs.c, 'big.mp4'))).toBe(digest);
 
-      expect(progress[0]).toMatchObject({ copiedBytes: 0, percent: 0, totalBytes: size });
-      expect(progress.at(-1)).toMatchObject({ copiedBytes: size, percent: 100 });
-      // A streamed copy reports every step; a kernel copy as often as its polls catch it.
-      expect(progress.length).toBeGreaterThan(copyMethod === 'stream' ? 3 : 1);
-      const percents = progress.map((p) => p.percent);
-      expect(percents).toEqual([...percents].sort((x, y) => x - y));
-      // Memory stays flat: far below the file's size (chunks of 1 MiB, or none for the kernel).
-      expect(rssPeak - rssBefore).toBeLessThan(64 * 1024 * 1024);
-    },
-  );
+    expect(progress[0]).toMatchObject({ copiedBytes: 0, percent: 0, totalBytes: size });
+    expect(progress.at(-1)).toMatchObject({ copiedBytes: size, percent: 100 });
+    expect(progress.length).toBeGreaterThan(3);
+    const percents = progress.map((p) => p.percent);
+    expect(percents).toEqual([...percents].sort((x, y) => x - y));
+    // Memory stays flat: far below the file's size (two reused 1 MiB buffers).
+    expect(rssPeak - rssBefore).toBeLessThan(64 * 1024 * 1024);
+  });
 
   it('verifies the sha256 of the copy against the source when asked', async () => {
     const digest = await writeSeededFile(path.join(dirs.a, 'v.mp4'), 3 * 1024 * 1024 + 7, 'v');
@@ -210,37 +205,30 @@ describe('moveFile across file systems', () => {
     expect(await list(dirs.c)).toEqual(['x.mp4']);
   });
 
-  it.each([
-    ['stream', 50],
-    ['kernel', 0],
-  ] as const)(
-    'discards the copy and retries later when the source changes during a %s copy',
-    async (copyMethod, atPercent) => {
-      const source = path.join(dirs.a, 'x.mp4');
-      await writeSeededFile(source, 2 * 1024 * 1024, 'grow');
-      let appended = false;
-      const error = await errorOf(
-        moveFile({
-          sourceDir: dirs.a,
-          destDir: dirs.c,
-          filename: 'x.mp4',
-          chunkBytes: 256 * 1024,
-          progressIntervalMs: 0,
-          copyMethod,
-          onProgress: (p) => {
-            if (!appended && p.percent >= atPercent) {
-              appended = true;
-              appendFileSync(source, 'more');
-            }
-          },
-        }),
-      );
-      expect(error.code).toBe('SOURCE_CHANGED');
-      expect(error.permanent).toBe(false);
-      expect(await list(dirs.c)).toEqual([]);
-      expect((await stat(source)).size).toBe(2 * 1024 * 1024 + 4);
-    },
-  );
+  it('discards the copy and retries later when the source changes during the copy', async () => {
+    const source = path.join(dirs.a, 'x.mp4');
+    await writeSeededFile(source, 2 * 1024 * 1024, 'grow');
+    let appended = false;
+    const error = await errorOf(
+      moveFile({
+        sourceDir: dirs.a,
+        destDir: dirs.c,
+        filename: 'x.mp4',
+        chunkBytes: 256 * 1024,
+        progressIntervalMs: 0,
+        onProgress: (p) => {
+          if (!appended && p.percent >= 50) {
+            appended = true;
+            appendFileSync(source, 'more');
+          }
+        },
+      }),
+    );
+    expect(error.code).toBe('SOURCE_CHANGED');
+    expect(error.permanent).toBe(false);
+    expect(await list(dirs.c)).toEqual([]);
+    expect((await stat(source)).size).toBe(2 * 1024 * 1024 + 4);
+  });
 });
 
 describe('moveFile after an interrupted attempt', () => {

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsConstants, createReadStream, type Stats } from 'node:fs';
+import { createReadStream, type Stats } from 'node:fs';
 import {
-  copyFile,
   link,
   lstat,
   mkdir,
@@ -9,8 +8,8 @@ import {
   opendir,
   rename,
   rm,
-  stat,
   unlink,
+  type FileHandle,
 } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -50,13 +49,6 @@ export interface MoveFileOptions {
   verifyChecksum?: boolean;
   /** Most bytes per second the copy reads; 0 or absent = unlimited. */
   bytesPerSecond?: number;
-  /**
-   * How a cross-filesystem copy moves the bytes: `kernel` (`copyFile`: fastest; progress by
-   * polling the copy's size; an abort waits for the kernel copy to return) or `stream` (1 MiB
-   * chunks through Node: throttling, checksum while copying, abort at any chunk). Default:
-   * `stream` when `bytesPerSecond` is set, else `kernel`.
-   */
-  copyMethod?: 'kernel' | 'stream';
   /** Called at most every `progressIntervalMs` (and at 0 % and 100 %) while a copy runs. */
   onProgress?: (progress: MoveProgress) => void;
   progressIntervalMs?: number;
@@ -284,7 +276,13 @@ async function linkNoClobber(
   return 'renamed';
 }
 
-/** Streams `source` to a new file `temp` (exclusive create), fsyncs and verifies it. */
+/**
+ * Copies `source` to a new file `temp` (exclusive create) through two reused buffers — the next
+ * chunk is read while the last one is written, so memory stays at two chunks whatever the size —
+ * hashing while copying when asked, throttled when asked, abortable at any chunk; then fsyncs and
+ * verifies it. (`copyFile` would use `sendfile`, which measured far slower than this loop for
+ * freshly written tmpfs sources, and cannot be aborted or throttled.)
+ */
 async function copyVerified(
   source: string,
   src: Stats,
@@ -292,65 +290,57 @@ async function copyVerified(
   options: MoveFileOptions,
 ): Promise<void> {
   const total = src.size;
-  const chunk = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const bps = options.bytesPerSecond ?? 0;
-  const highWaterMark =
-    bps > 0 ? Math.max(64 * 1024, Math.min(chunk, Math.floor(bps / 20))) : chunk;
+  const baseChunk = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  const chunk =
+    bps > 0 ? Math.max(64 * 1024, Math.min(baseChunk, Math.floor(bps / 20))) : baseChunk;
   const interval = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
   const hash = options.verifyChecksum ? createHash('sha256') : null;
   const signal = options.signal;
   signal?.throwIfAborted();
 
   const report = progressReporter(total, interval, options.onProgress);
-  let copied = 0;
-  if ((options.copyMethod ?? (bps > 0 ? 'stream' : 'kernel')) === 'kernel') {
-    copied = await kernelCopy(source, temp, total, interval, report, signal);
-    let digests: [string | null, string | null] = [null, null];
-    if (hash) {
-      try {
-        // The copy was just written, so hashing it mostly reads the page cache.
-        digests = await Promise.all([
-          sha256File(temp, chunk, signal),
-          sha256File(source, chunk, signal),
-        ]);
-      } catch (error) {
-        await rm(temp, { force: true });
-        throw error;
-      }
-    }
-    await verifyCopy(source, src, temp, copied, {
-      copiedDigest: digests[0],
-      sourceDigest: digests[1],
-    });
-    report(total, true);
-    return;
+  const input = await open(source, 'r');
+  let output;
+  try {
+    output = await open(temp, 'wx', src.mode & 0o777);
+  } catch (error) {
+    await input.close();
+    throw error;
   }
-  const handle = await open(temp, 'wx', src.mode & 0o777);
+  let copied = 0;
   try {
     report(0, true);
-    const copyStarted = performance.now();
-    const reader = createReadStream(source, { highWaterMark, signal });
-    for await (const data of reader as AsyncIterable<Buffer>) {
+    const started = performance.now();
+    const buffers: [Buffer, Buffer] = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
+    let current: 0 | 1 = 0;
+    let reading = input.read(buffers[0], 0, chunk, 0);
+    let writing: Promise<void> = Promise.resolve();
+    for (;;) {
+      const { bytesRead } = await reading;
+      // The other buffer is free once its write is done; only then may the next read fill it.
+      await writing;
+      if (bytesRead === 0) break;
+      const data = buffers[current].subarray(0, bytesRead);
+      copied += bytesRead;
+      current = current === 0 ? 1 : 0;
+      reading = input.read(buffers[current], 0, chunk, copied);
+      writing = writeAll(output, data);
       hash?.update(data);
-      let offset = 0;
-      while (offset < data.length) {
-        const { bytesWritten } = await handle.write(data, offset, data.length - offset);
-        offset += bytesWritten;
-      }
-      copied += data.length;
       report(copied, false);
+      signal?.throwIfAborted();
       if (bps > 0) {
-        const ahead = (copied / bps) * 1000 - (performance.now() - copyStarted);
+        const ahead = (copied / bps) * 1000 - (performance.now() - started);
         if (ahead > 1) await sleep(ahead, undefined, { signal });
       }
     }
-    await handle.sync();
+    await output.sync();
   } catch (error) {
-    await handle.close().catch(() => undefined);
+    await Promise.allSettled([input.close(), output.close()]);
     await rm(temp, { force: true });
     throw error;
   }
-  await handle.close();
+  await Promise.all([input.close(), output.close()]);
 
   let digests: { copiedDigest: string | null; sourceDigest: string | null } = {
     copiedDigest: null,
@@ -360,7 +350,7 @@ async function copyVerified(
     try {
       digests = {
         copiedDigest: hash.digest('hex'),
-        sourceDigest: await sha256File(source, highWaterMark, signal),
+        sourceDigest: await sha256File(source, chunk, signal),
       };
     } catch (error) {
       await rm(temp, { force: true });
@@ -371,46 +361,12 @@ async function copyVerified(
   report(total, true);
 }
 
-/**
- * Copies with `copyFile` (the kernel moves the bytes: `sendfile`/`copy_file_range`, no trip
- * through JavaScript), polls the copy's size for progress, and fsyncs it. Used when the copy is
- * not throttled. An abort takes effect when the kernel copy returns (it cannot be interrupted);
- * the copy is then removed. Returns the bytes copied.
- */
-async function kernelCopy(
-  source: string,
-  temp: string,
-  total: number,
-  intervalMs: number,
-  report: (copied: number, force: boolean) => void,
-  signal: AbortSignal | undefined,
-): Promise<number> {
-  report(0, true);
-  const poll = setInterval(
-    () => {
-      stat(temp).then(
-        (st) => report(Math.min(st.size, total), false),
-        () => undefined,
-      );
-    },
-    Math.max(50, intervalMs),
-  );
-  try {
-    await copyFile(source, temp, fsConstants.COPYFILE_EXCL);
-    signal?.throwIfAborted();
-    const handle = await open(temp, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    return (await lstat(temp)).size;
-  } catch (error) {
-    // EEXIST: another attempt's copy has this exact name (never: the name has a random tag).
-    if (errnoCode(error) !== 'EEXIST') await rm(temp, { force: true });
-    throw error;
-  } finally {
-    clearInterval(poll);
+/** Writes all of `data` at the file's current position. */
+async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < data.length) {
+    const { bytesWritten } = await handle.write(data, offset, data.length - offset);
+    offset += bytesWritten;
   }
 }
 

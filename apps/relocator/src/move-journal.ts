@@ -1,5 +1,18 @@
 import type { ContentCache } from '@relocation/queue';
-import type { Redis } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    relocatorStartJob(
+      cidKey: string,
+      versionKey: string,
+      journalKey: string,
+      jobId: string,
+    ): Result<[string | null, string, string[]], Context>;
+    relocatorBeginMove(journalKey: string, ...fields: string[]): Result<number, Context>;
+    relocatorBeginMoveIfAbsent(journalKey: string, ...fields: string[]): Result<number, Context>;
+  }
+}
 
 /** A move that started (files may have changed) but whose MySQL commit is not known to be done. */
 export interface PendingMove {
@@ -30,6 +43,13 @@ export class MoveJournal {
   constructor(redis: Redis, options: { prefix: string }) {
     this.#redis = redis;
     this.#prefix = `${options.prefix}:relocator:moving`;
+    // Defined commands go out as EVALSHA (the script body is sent once, not with every call).
+    redis.defineCommand('relocatorStartJob', { numberOfKeys: 3, lua: JOB_START_LUA });
+    redis.defineCommand('relocatorBeginMove', { numberOfKeys: 1, lua: BEGIN_LUA });
+    redis.defineCommand('relocatorBeginMoveIfAbsent', {
+      numberOfKeys: 1,
+      lua: BEGIN_IF_ABSENT_LUA,
+    });
   }
 
   /** The Redis key of a cid's pending move. */
@@ -52,14 +72,12 @@ export class MoveJournal {
     jobId: string,
     cache: ContentCache,
   ): Promise<{ latestCount: number | null; levelsVersion: number; pending: PendingMove | null }> {
-    const [count, version, flat] = (await this.#redis.eval(
-      JOB_START_LUA,
-      3,
+    const [count, version, flat] = await this.#redis.relocatorStartJob(
       cache.cidKey(cid),
       cache.levelsVersionKey,
       this.key(cid),
       jobId,
-    )) as [string | null, string, string[]];
+    );
     const h: Record<string, string> = {};
     for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i] ?? ''] = flat[i + 1] ?? '';
     return {
@@ -90,12 +108,7 @@ export class MoveJournal {
 
   /** Records a move before any file is touched (replacing whatever was recorded). */
   async begin(cid: number, move: PendingMove): Promise<void> {
-    await this.#redis.eval(
-      "redis.call('DEL', KEYS[1]) redis.call('HSET', KEYS[1], unpack(ARGV)) return 1",
-      1,
-      this.key(cid),
-      ...pendingMoveFields(move),
-    );
+    await this.#redis.relocatorBeginMove(this.key(cid), ...pendingMoveFields(move));
   }
 
   /**
@@ -104,9 +117,7 @@ export class MoveJournal {
    * that a relocator has under way.
    */
   async beginIfAbsent(cid: number, move: PendingMove): Promise<boolean> {
-    const created = await this.#redis.eval(
-      "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end redis.call('HSET', KEYS[1], unpack(ARGV)) return 1",
-      1,
+    const created = await this.#redis.relocatorBeginMoveIfAbsent(
       this.key(cid),
       ...pendingMoveFields(move),
     );
@@ -133,6 +144,11 @@ local count = redis.call('HGET', KEYS[1], 'count')
 local version = redis.call('GET', KEYS[2]) or '0'
 return { count or false, version, redis.call('HGETALL', KEYS[3]) }
 `;
+
+const BEGIN_LUA = "redis.call('DEL', KEYS[1]) redis.call('HSET', KEYS[1], unpack(ARGV)) return 1";
+
+const BEGIN_IF_ABSENT_LUA =
+  "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end redis.call('HSET', KEYS[1], unpack(ARGV)) return 1";
 
 /** The hash fields a pending move is stored as. */
 function pendingMoveFields(move: PendingMove): string[] {

@@ -1,0 +1,8 @@
+// The real gateway (startGateway) as a bench child. Its configuration comes from the
+// environment the bench passes (PORT=0, QUEUE_PREFIX, DATABASE_URL, LOG_LEVEL, …).
+import { loadConfig, startGateway } from '@relocation/gateway';
+import { serveBench, signalReady } from './ipc.ts';
+
+const handle = await startGateway(loadConfig(process.env));
+serveBench({}, () => handle.close());
+signalReady({ url: handle.url });
