@@ -106,6 +106,35 @@ describe('v1 API', () => {
       expect(await services.cache.latestCount(301)).toBe(10);
     });
 
+    it('records a batch of cached cids in one pipeline and still lets the last item win', async () => {
+      await addContent(services, { cid: 303, level: 'bronze' });
+      await addContent(services, { cid: 304, level: 'bronze' });
+      // Warm the cache: both cids are known to Redis before the batch.
+      for (const cid of [303, 304]) await gw.app.inject(json('/v1/views', { cid, count: 1 }));
+      const res = await gw.app.inject(
+        json('/v1/views', [
+          { cid: 303, count: 1500 },
+          { cid: 304, count: 20 },
+          { cid: 303, count: 30 },
+          { cid: 9997, count: 1 },
+        ]),
+      );
+      const { items } = res.json<{ items: { status: string; target?: string }[] }>();
+      expect(items.map((i) => [i.status, i.target])).toEqual([
+        ['update', 'silver'],
+        ['done', 'bronze'],
+        ['done', 'bronze'],
+        ['error', undefined],
+      ]);
+      expect(await services.cache.latestCount(303)).toBe(30);
+      expect(await services.cache.latestCount(304)).toBe(20);
+      // One job for 303 (asked for by its first item); the relocator will read the latest count.
+      const job = await gw.queue.getJob(
+        (await gw.queue.getDeduplicationJobId('cid-303')) ?? 'none',
+      );
+      expect(job?.data).toMatchObject({ cid: 303, count: 1500, target: 'silver' });
+    });
+
     it('applies TIERING_HYSTERESIS: a count just outside the range keeps the content in place', async () => {
       const damped = await buildGateway(services, { TIERING_HYSTERESIS: '100' });
       try {

@@ -31,6 +31,17 @@ export type RecordCountResult =
       pendingJobId: string | null;
     };
 
+function toRecordCountResult([level, filename, version, jobId]: [
+  string | null,
+  string | null,
+  string,
+  string | null,
+]): RecordCountResult {
+  const levelsVersion = Number(version);
+  if (level === null) return { kind: 'miss', levelsVersion };
+  return { kind: 'hit', level, filename: filename ?? '', levelsVersion, pendingJobId: jobId };
+}
+
 /** A cid's cache entry. */
 export interface CachedContent {
   level: string | null;
@@ -84,16 +95,45 @@ export class ContentCache {
    * tier, file name, pending job and the levels version — one round trip.
    */
   async recordCount(cid: number, count: number, now = Date.now()): Promise<RecordCountResult> {
-    const [level, filename, version, jobId] = await this.#redis.relocationRecordCount(
-      this.cidKey(cid),
-      this.levelsVersionKey,
-      this.#dedupPrefix + dedupId(cid),
-      String(count),
-      String(now),
+    return toRecordCountResult(
+      await this.#redis.relocationRecordCount(
+        this.cidKey(cid),
+        this.levelsVersionKey,
+        this.#dedupPrefix + dedupId(cid),
+        String(count),
+        String(now),
+      ),
     );
-    const levelsVersion = Number(version);
-    if (level === null) return { kind: 'miss', levelsVersion };
-    return { kind: 'hit', level, filename: filename ?? '', levelsVersion, pendingJobId: jobId };
+  }
+
+  /**
+   * {@link recordCount} for many reports in one round trip (a pipeline), in order: reports of one
+   * cid are recorded one after another, so the last one is the cid's latest count. Throws the
+   * first Redis error.
+   */
+  async recordCounts(
+    reports: readonly { cid: number; count: number }[],
+    now = Date.now(),
+  ): Promise<RecordCountResult[]> {
+    if (reports.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const { cid, count } of reports) {
+      pipeline.relocationRecordCount(
+        this.cidKey(cid),
+        this.levelsVersionKey,
+        this.#dedupPrefix + dedupId(cid),
+        String(count),
+        String(now),
+      );
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    return reports.map((_, i) => {
+      const reply = replies[i];
+      if (!reply) throw new Error('Redis answered fewer replies than the pipeline sent');
+      const [error, value] = reply;
+      if (error) throw error;
+      return toRecordCountResult(value as [string | null, string | null, string, string | null]);
+    });
   }
 
   /** Fills a cid's entry from a MySQL row unless an entry exists; true when it filled it. */

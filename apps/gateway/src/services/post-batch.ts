@@ -1,5 +1,11 @@
-import { toAppError, type AppError, type ErrorBody } from '../errors.ts';
-import { postViews, type PostViewsDeps, type ViewOutcome, type ViewReport } from './post-views.ts';
+import { fromRedis, toAppError, type AppError, type ErrorBody } from '../errors.ts';
+import {
+  decide,
+  postViews,
+  type PostViewsDeps,
+  type ViewOutcome,
+  type ViewReport,
+} from './post-views.ts';
 
 /** A batch item that failed on its own (e.g. an unknown cid). */
 export interface ViewItemFailure {
@@ -35,6 +41,11 @@ export async function postBatch(
   });
   const groups = [...byCid.values()];
   const entries: BatchEntry[] = new Array<BatchEntry>(items.length);
+  // Every count is recorded in one pipelined round trip, in batch order (so a cid's last item is
+  // its latest count). Cached cids are then decided from those answers; the others (a miss: the
+  // count was not recorded) go through the whole post, which reads MySQL and fills the cache.
+  const now = (deps.now ?? Date.now)();
+  const recorded = await fromRedis(() => deps.cache.recordCounts(items, now));
   // Shared by the lanes; the first 5xx stops them all.
   const run: { next: number; failure: AppError | null } = { next: 0, failure: null };
 
@@ -46,7 +57,9 @@ export async function postBatch(
         const item = items[index];
         if (item === undefined || run.failure !== null) break;
         try {
-          entries[index] = await postViews(deps, item);
+          const hit = recorded[index];
+          entries[index] =
+            hit?.kind === 'hit' ? await decide(deps, item, hit, now) : await postViews(deps, item);
         } catch (error) {
           const appError = toAppError(error);
           if (appError.statusCode >= 500) {

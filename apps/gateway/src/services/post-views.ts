@@ -46,7 +46,8 @@ export interface ViewOutcome {
   jobId: string | null;
 }
 
-type CacheHit = Extract<RecordCountResult, { kind: 'hit' }>;
+/** What {@link ContentCache.recordCount} answers for a cached cid. */
+export type CacheHit = Extract<RecordCountResult, { kind: 'hit' }>;
 
 // A cid's entry can only disappear between the fill and the retry if someone forgets it on
 // purpose; a few retries cover that without looping forever.
@@ -62,10 +63,23 @@ const MAX_FILL_ATTEMPTS = 3;
  * `REDIS_UNAVAILABLE` / `DATABASE_UNAVAILABLE` when a backend it needs is down.
  */
 export async function postViews(deps: PostViewsDeps, report: ViewReport): Promise<ViewOutcome> {
-  const { cid, count } = report;
   const now = (deps.now ?? Date.now)();
-  const hit = await recordCount(deps, cid, count, now);
+  const hit = await recordCount(deps, report.cid, report.count, now);
+  return decide(deps, report, hit, now);
+}
 
+/**
+ * The second half of {@link postViews}, once the count is recorded: chooses the target from the
+ * cached tier and queues the relocation when needed. Batches record their counts in one pipeline
+ * and then decide item by item.
+ */
+export async function decide(
+  deps: PostViewsDeps,
+  report: ViewReport,
+  hit: CacheHit,
+  now: number,
+): Promise<ViewOutcome> {
+  const { cid, count } = report;
   const { levels } = await deps.levels.forVersion(hit.levelsVersion);
   const decision = chooseTier({
     count,
