@@ -114,13 +114,14 @@ function metrics(app: FastifyInstance, _options: unknown, done: () => void): voi
 
   app.decorate('metrics', { registry, posts, errors });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, not the URL, keeps the label set small.
     const route = request.routeOptions.url ?? 'unmatched';
     duration.observe(
       { method: request.method, route, status_code: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+    done();
   });
 
   app.withTypeProvider<ZodTypeProvider>().get(
