@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Queue, type QueueEvents } from 'bullmq';
+import type { QueueEvents } from 'bullmq';
 import {
   getContent,
   getContentHistory,
@@ -9,50 +9,36 @@ import {
   replaceLevels,
   type Database,
 } from '@relocation/db';
+import { enqueueRelocation, type ContentCache, type RelocationQueue } from '@relocation/queue';
 import {
-  ContentCache,
-  RELOCATION_QUEUE,
-  enqueueRelocation,
-  type RelocationQueue,
-} from '@relocation/queue';
-import {
-  MoveJournal,
   loadConfig,
   sha256File,
   startMetricsServer,
   startRelocator,
   tempPrefix,
+  type MoveJournal,
   type RelocatorHandle,
   type StartRelocatorOptions,
 } from '@relocation/relocator';
-import { targetLevel, type Level } from '@relocation/tiering';
+import type { Level } from '@relocation/tiering';
 import { Kysely, MysqlDialect } from 'kysely';
 import { createConnection } from 'mysql2/promise';
 import { createPool } from 'mysql2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase,
-  createTestRedis,
-  redisUrl,
-  type TestDatabase,
-  type TestRedis,
-} from '../support/services.ts';
+import { redisUrl, type TestDatabase, type TestRedis } from '../support/services.ts';
 import {
   SILENT,
-  closeQueueEvents,
-  runAll,
-  createScratch,
+  createHarness,
   insertContents,
   jobOutcome,
   list,
-  makeTierDirs,
-  openQueueEvents,
-  tiersIn,
   until,
   writeSeededFile,
+  type Harness,
   type Scratch,
 } from './support.ts';
 
+let h: Harness;
 let t: TestDatabase;
 let r: TestRedis;
 let scratch: Scratch;
@@ -64,35 +50,18 @@ let journal: MoveJournal;
 const running: RelocatorHandle[] = [];
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  r = createTestRedis();
-  scratch = await createScratch();
-  levels = tiersIn(scratch);
-  await replaceLevels(t.db, levels);
-  await makeTierDirs(levels);
-  queue = new Queue(RELOCATION_QUEUE, { connection: r.redis, prefix: r.prefix });
-  events = await openQueueEvents(r.prefix);
-  cache = new ContentCache(r.redis, { prefix: r.prefix });
-  journal = new MoveJournal(r.redis, { prefix: r.prefix });
+  h = await createHarness();
+  ({ t, r, scratch, levels, queue, events, cache, journal } = h);
 });
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((h) => h.close()));
+  await Promise.all(running.splice(0).map((handle) => handle.close()));
 });
 afterAll(async () => {
-  await runAll([
-    () => closeQueueEvents(events),
-    () => queue.obliterate({ force: true }),
-    () => queue.close(),
-    () => r.cleanup(),
-    () => t.drop(),
-    () => scratch.cleanup(),
-  ]);
+  await h.close();
 });
 
 function dir(level: string): string {
-  const found = levels.find((l) => l.name === level);
-  if (!found) throw new Error(`no level ${level}`);
-  return found.path;
+  return h.dir(level);
 }
 
 async function start(
@@ -113,18 +82,8 @@ async function start(
 }
 
 /** What the gateway does for a post: cache the content, record the count, ask for a move. */
-async function post(cid: number, count: number) {
-  const content = await getContent(t.db, cid);
-  if (!content) throw new Error(`no content ${cid}`);
-  await cache.fill(cid, { level: content.content_level, filename: content.filename });
-  await cache.recordCount(cid, count);
-  return enqueueRelocation(queue, {
-    cid,
-    count,
-    target: targetLevel(count, levels).name,
-    from: content.content_level,
-    requestedAt: Date.now(),
-  });
+function post(cid: number, count: number) {
+  return h.post(cid, count);
 }
 
 async function history(cid: number) {
