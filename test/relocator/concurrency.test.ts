@@ -1,41 +1,26 @@
 import path from 'node:path';
-import { Queue, type Job, type QueueEvents } from 'bullmq';
-import { getContent, getContentHistory, replaceLevels } from '@relocation/db';
-import {
-  ContentCache,
-  RELOCATION_QUEUE,
-  enqueueRelocation,
-  type RelocationJobData,
-  type RelocationQueue,
-} from '@relocation/queue';
+import type { Job } from 'bullmq';
+import { getContent, getContentHistory } from '@relocation/db';
+import type { RelocationJobData, RelocationQueue } from '@relocation/queue';
 import {
   loadConfig,
   sha256File,
   startRelocator,
   type RelocatorHandle,
 } from '@relocation/relocator';
-import { targetLevel, type Level } from '@relocation/tiering';
+import type { Level } from '@relocation/tiering';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase,
-  createTestRedis,
-  redisUrl,
-  type TestDatabase,
-  type TestRedis,
-} from '../support/services.ts';
+import { redisUrl, type TestDatabase } from '../support/services.ts';
 import {
   SILENT,
-  closeQueueEvents,
-  runAll,
-  createScratch,
+  createHarness,
   insertContents,
   list,
-  makeTierDirs,
-  openQueueEvents,
-  tiersIn,
+  maxOverlap,
+  runAll,
   until,
   writeSeededFile,
-  type Scratch,
+  type Harness,
 } from './support.ts';
 
 const CONCURRENCY = 4;
@@ -44,36 +29,18 @@ const FILE_BYTES = 4 * 1024 * 1024;
 /** Each copy takes about half a second, long enough to see the moves overlap. */
 const BYTES_PER_SECOND = 8 * 1024 * 1024;
 
+let h: Harness;
 let t: TestDatabase;
-let r: TestRedis;
-let scratch: Scratch;
 let levels: Level[];
 let queue: RelocationQueue;
-let events: QueueEvents;
-let cache: ContentCache;
 let relocator: RelocatorHandle | undefined;
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  r = createTestRedis();
-  scratch = await createScratch();
-  levels = tiersIn(scratch);
-  await replaceLevels(t.db, levels);
-  await makeTierDirs(levels);
-  queue = new Queue(RELOCATION_QUEUE, { connection: r.redis, prefix: r.prefix });
-  events = await openQueueEvents(r.prefix);
-  cache = new ContentCache(r.redis, { prefix: r.prefix });
+  h = await createHarness();
+  ({ t, levels, queue } = h);
 });
 afterAll(async () => {
-  await runAll([
-    async () => relocator?.close(),
-    () => closeQueueEvents(events),
-    () => queue.obliterate({ force: true }),
-    () => queue.close(),
-    () => r.cleanup(),
-    () => t.drop(),
-    () => scratch.cleanup(),
-  ]);
+  await runAll([async () => relocator?.close(), () => h.close()]);
 });
 
 function dir(name: string): string {
@@ -81,33 +48,7 @@ function dir(name: string): string {
 }
 
 async function post(cid: number, count: number): Promise<void> {
-  const content = await getContent(t.db, cid);
-  if (!content) throw new Error(`no content ${cid}`);
-  await cache.fill(cid, { level: content.content_level, filename: content.filename });
-  await cache.recordCount(cid, count);
-  await enqueueRelocation(queue, {
-    cid,
-    count,
-    target: targetLevel(count, levels).name,
-    from: content.content_level,
-    requestedAt: Date.now(),
-  });
-}
-
-/** Most half-open [processedOn, finishedOn) intervals that overlap at one instant. */
-function maxOverlap(jobs: readonly Job<RelocationJobData>[]): number {
-  const points = jobs.flatMap((j) => [
-    [j.processedOn ?? 0, 1],
-    [j.finishedOn ?? 0, -1],
-  ]);
-  points.sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0) || (a[1] ?? 0) - (b[1] ?? 0));
-  let current = 0;
-  let max = 0;
-  for (const [, delta] of points) {
-    current += delta ?? 0;
-    max = Math.max(max, current);
-  }
-  return max;
+  await h.post(cid, count);
 }
 
 describe('relocator concurrency', () => {
@@ -127,7 +68,7 @@ describe('relocator concurrency', () => {
     const config = loadConfig({
       DATABASE_URL: t.url,
       REDIS_URL: redisUrl(),
-      QUEUE_PREFIX: r.prefix,
+      QUEUE_PREFIX: h.r.prefix,
       RELOCATOR_CONCURRENCY: String(CONCURRENCY),
       RELOCATOR_COPY_BYTES_PER_SECOND: String(BYTES_PER_SECOND),
       RELOCATOR_METRICS_PORT: '0',

@@ -10,6 +10,7 @@ import {
   insertContents,
   killHard,
   list,
+  maxOverlap,
   spawnRelocator,
   until,
   writeSeededFile,
@@ -41,21 +42,6 @@ function random(seed: number): () => number {
     x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
     return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function maxOverlap(jobs: readonly Job[]): number {
-  const points = jobs.flatMap((j) => [
-    [j.processedOn ?? 0, 1],
-    [j.finishedOn ?? 0, -1],
-  ]);
-  points.sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0) || (a[1] ?? 0) - (b[1] ?? 0));
-  let current = 0;
-  let max = 0;
-  for (const [, delta] of points) {
-    current += delta ?? 0;
-    max = Math.max(max, current);
-  }
-  return max;
 }
 
 describe('two relocator processes on one queue', () => {

@@ -419,3 +419,19 @@ export function progressReached(
     events.on('progress', onProgress);
   });
 }
+
+/** Most half-open [processedOn, finishedOn) intervals of `jobs` that overlap at one instant. */
+export function maxOverlap(jobs: readonly Job[]): number {
+  const points = jobs.flatMap((j) => [
+    [j.processedOn ?? 0, 1],
+    [j.finishedOn ?? 0, -1],
+  ]);
+  points.sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0) || (a[1] ?? 0) - (b[1] ?? 0));
+  let current = 0;
+  let max = 0;
+  for (const [, delta] of points) {
+    current += delta ?? 0;
+    max = Math.max(max, current);
+  }
+  return max;
+}
