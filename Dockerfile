@@ -7,8 +7,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/relocator/package.json apps/relocator/
+COPY packages/contract/package.json packages/contract/
 COPY packages/db/package.json packages/db/
 COPY packages/queue/package.json packages/queue/
+COPY packages/runtime/package.json packages/runtime/
 COPY packages/tiering/package.json packages/tiering/
 RUN npm ci --no-audit --no-fund
 
@@ -22,8 +24,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/relocator/package.json apps/relocator/
+COPY packages/contract/package.json packages/contract/
 COPY packages/db/package.json packages/db/
 COPY packages/queue/package.json packages/queue/
+COPY packages/runtime/package.json packages/runtime/
 COPY packages/tiering/package.json packages/tiering/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=check /app/apps ./apps

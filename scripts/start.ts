@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole service in one process for a developer machine. Prepares MySQL and the
  * tier directories (see `npm run setup`), then runs the gateway and one relocator together.
- * Ctrl-C stops both gracefully; a second Ctrl-C forces the exit.
+ * Ctrl-C stops both gracefully; a second Ctrl-C forces the exit. An unexpected error (a bug) in
+ * either is logged with the relocator's active jobs, stops both the same way and exits 70.
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import {
   type RelocatorHandle,
 } from '@relocation/relocator';
 import { loadEnvFile } from '@relocation/queue';
+import { installCrashPolicy } from '@relocation/runtime';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { prepareService } from './lib/prepare.ts';
@@ -90,6 +92,23 @@ try {
 const logger = pino({ level: gatewayConfig.logLevel });
 let gateway: GatewayHandle | undefined;
 let relocator: RelocatorHandle | undefined;
+let closing: Promise<void> | undefined;
+// Signals and the crash policy share one close: the gateway first, so no new job is queued
+// while the relocator lets its active moves finish.
+const close = (): Promise<void> =>
+  (closing ??= (async () => {
+    try {
+      await gateway?.close();
+    } finally {
+      await relocator?.close();
+    }
+  })());
+const crash = installCrashPolicy({
+  logger,
+  shutdown: close,
+  describeActive: () => relocator?.activeJobs() ?? [],
+  deadlineMs: relocatorConfig.shutdownTimeoutMs + 15_000,
+});
 try {
   relocator = await startRelocator(relocatorConfig, { logger: logger.child({ app: 'relocator' }) });
   gateway = await startGateway(gatewayConfig, { logger: logger.child({ app: 'gateway' }) });
@@ -114,6 +133,9 @@ console.log(
     `  API docs     ${base}/docs`,
     `  metrics      ${base}/metrics${relocator.metricsPort ? `, relocator http://${host}:${relocator.metricsPort}/metrics` : ''}`,
     `  tiers        ${prepared.tierDirs.join('  ')}`,
+    ...prepared.tiers
+      .filter((t) => t.action === 'refuse')
+      .map((t) => `  WARNING      tier "${t.level}" is not usable, its moves wait: ${t.reason}`),
     '',
     `  try: curl ${base}/post_sentence -d "cid=7&count=1964"`,
     '  Ctrl-C stops both.',
@@ -121,22 +143,24 @@ console.log(
   ].join('\n'),
 );
 
-let stopping = false;
 async function stop(signal: NodeJS.Signals): Promise<void> {
-  if (stopping) {
+  if (crash.faulted) {
+    logger.warn({ signal }, 'signal during the crash shutdown: exiting now');
+    process.exit(crash.exitCode);
+  }
+  if (closing) {
     logger.warn({ signal }, 'second signal: exiting now');
     process.exit(130);
   }
-  stopping = true;
   logger.info({ signal }, 'stopping: gateway first, then the relocator lets active moves finish');
   try {
-    await gateway?.close();
-    await relocator?.close();
-    process.exit(0);
+    await close();
   } catch (error) {
     logger.error({ err: error }, 'shutdown failed');
-    process.exit(1);
+    if (!crash.faulted) process.exit(1);
   }
+  // After a fault during this shutdown, the crash policy exits (status 70).
+  if (!crash.faulted) process.exit(0);
 }
 process.on('SIGINT', (s) => void stop(s));
 process.on('SIGTERM', (s) => void stop(s));

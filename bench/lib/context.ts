@@ -7,11 +7,13 @@ import {
   createDb,
   dropDatabase,
   ensureDatabase,
+  getDeploymentId,
   listLevels,
   migrateToLatest,
   seedIfEmpty,
   type Database,
 } from '@relocation/db';
+import { writeTierMarker } from '@relocation/contract';
 import { ContentCache, RELOCATION_QUEUE, type RelocationQueue } from '@relocation/queue';
 import type { Level } from '@relocation/tiering';
 import { Queue } from 'bullmq';
@@ -110,7 +112,14 @@ export class BenchContext {
       const tiers = path.join(onShm ? ctx.shm : ctx.scratch, 'tiers');
       await seedIfEmpty(ctx.db, { dataDir: tiers, contents: [] });
       ctx.levels = await listLevels(ctx.db);
-      for (const level of ctx.levels) await mkdir(level.path, { recursive: true });
+      const deployment = await getDeploymentId(ctx.db);
+      for (const level of ctx.levels) {
+        await writeTierMarker(
+          level.path,
+          { level: level.name, deployment },
+          { createDirectory: true },
+        );
+      }
     } catch (error) {
       await ctx.cleanup();
       throw error;

@@ -9,7 +9,7 @@
 import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createDb, listLevels, type Database } from '@relocation/db';
+import { createDb, getDeploymentId, listLevels, type Database } from '@relocation/db';
 import {
   ContentCache,
   RELOCATION_QUEUE,
@@ -18,6 +18,7 @@ import {
 } from '@relocation/queue';
 import {
   MoveJournal,
+  TierGuard,
   createLogger,
   createRelocateProcessor,
   createRelocatorMetrics,
@@ -129,6 +130,7 @@ async function drain(raw: unknown): Promise<unknown> {
           db,
           cache: new ContentCache(cacheRedis, { prefix }),
           journal: new MoveJournal(cacheRedis, { prefix }),
+          guard: new TierGuard({ deployment: () => getDeploymentId(db), logger }),
           logger,
           metrics: createRelocatorMetrics(),
           options: {

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { applyTierPlan, planTier, type TierPlan } from '@relocation/contract';
 import {
   createDb,
   ensureDatabase,
+  getDeploymentId,
   listContents,
   listLevels,
   migrateToLatest,
@@ -19,6 +21,14 @@ export interface PrepareOptions {
   dataDir: string;
   /** Seed the 2018 sample contents (cid 1–12) and their files when `contents` is empty. */
   sampleContents: boolean;
+  /**
+   * Create every missing tier directory (with its marker), wherever it is. Without it only
+   * missing directories inside `dataDir` are created: elsewhere a missing directory is most
+   * likely an unmounted disk, and creating it would let moves write around the disk.
+   */
+  createTiers?: boolean;
+  /** Rewrite tier markers that name another level or another database (`--claim-tiers`). */
+  claimTiers?: boolean;
 }
 
 /** What {@link prepareService} did. */
@@ -26,6 +36,8 @@ export interface PrepareResult {
   migrations: string[];
   seeded: SeedResult;
   tierDirs: string[];
+  /** What was done to each tier directory (see `planTier`); `refuse` ones are not usable. */
+  tiers: TierPlan[];
   filesCreated: string[];
 }
 
@@ -55,10 +67,13 @@ async function exists(file: string): Promise<boolean> {
 
 /**
  * Makes a fresh machine ready to run the service: creates the database when missing, applies
- * migrations, seeds the levels (and, when asked, the sample contents) into empty tables, creates
- * every tier directory the `level` table names, and writes each sample content's file on the
- * tier MySQL says when the file is on no tier yet. Safe to run again: it changes nothing that
- * is already there.
+ * migrations, seeds the levels (and, when asked, the sample contents) into empty tables, makes
+ * every tier directory the `level` table names its tier (creates it when it is missing inside
+ * `dataDir`, or anywhere with `createTiers`, and writes the marker naming its level and this
+ * database; see {@link PrepareOptions}), and writes each sample content's file on the tier MySQL
+ * says when the file is on no tier yet. Safe to run again: it changes nothing that is already
+ * there. A tier it may not prepare is reported in `tiers` (action `refuse`, with the reason) and
+ * its moves wait until an operator acts.
  */
 export async function prepareService(options: PrepareOptions): Promise<PrepareResult> {
   await ensureDatabase(options.databaseUrl);
@@ -70,11 +85,26 @@ export async function prepareService(options: PrepareOptions): Promise<PrepareRe
       contents: options.sampleContents ? SAMPLE_CONTENTS : [],
     });
     const levels = await listLevels(db);
+    const deployment = await getDeploymentId(db);
+    const dataDir = path.resolve(options.dataDir);
     const tierDirs: string[] = [];
+    const tiers: TierPlan[] = [];
     for (const level of levels) {
-      await mkdir(level.path, { recursive: true });
+      const inDataDir = path.resolve(level.path).startsWith(`${dataDir}${path.sep}`);
+      const plan = await planTier(
+        level.path,
+        { level: level.name, deployment },
+        {
+          createDirectory: options.createTiers === true || inDataDir,
+          markUnmarked: true,
+          claim: options.claimTiers === true,
+        },
+      );
+      await applyTierPlan(plan, deployment);
+      tiers.push(plan);
       tierDirs.push(level.path);
     }
+    const usable = new Set(tiers.filter((t) => t.action !== 'refuse').map((t) => t.level));
     const filesCreated: string[] = [];
     if (options.sampleContents) {
       const byName = new Map(levels.map((l) => [l.name, l.path]));
@@ -83,7 +113,7 @@ export async function prepareService(options: PrepareOptions): Promise<PrepareRe
       for (const content of contents) {
         if (!samples.has(`${content.cid}/${content.filename}`)) continue;
         const dir = byName.get(content.content_level);
-        if (dir === undefined) continue;
+        if (dir === undefined || !usable.has(content.content_level)) continue;
         const onSomeTier = await Promise.all(
           levels.map((l) => exists(path.join(l.path, content.filename))),
         );
@@ -93,7 +123,7 @@ export async function prepareService(options: PrepareOptions): Promise<PrepareRe
         filesCreated.push(file);
       }
     }
-    return { migrations, seeded, tierDirs, filesCreated };
+    return { migrations, seeded, tierDirs, tiers, filesCreated };
   } finally {
     await db.destroy();
   }

@@ -1,4 +1,9 @@
-import { createTestDatabase } from '../support/services.ts';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { TIER_MARKER_FILE, writeTierMarker } from '@relocation/contract';
+import { getDeploymentId } from '@relocation/db';
+import { createTestDatabase, uniqueSuffix } from '../support/services.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN_AUTH,
@@ -10,7 +15,8 @@ import {
   type Services,
 } from './support.ts';
 
-const ROOT = '/srv/relocation-test';
+/** This file's tier directories: the three seeded ones exist and carry their markers. */
+const ROOT = path.join(os.tmpdir(), `reloc-levels-${uniqueSuffix()}`);
 
 function levels(bronzeMax: number, silverMax: number) {
   return [
@@ -33,7 +39,15 @@ describe('the level table: read, replace (admin), picked up by every replica', (
   let b: Gateway;
 
   beforeAll(async () => {
-    services = await openServices();
+    services = await openServices({ dataDir: ROOT });
+    const deployment = await getDeploymentId(services.database.db);
+    for (const level of levels(999, 1999)) {
+      await writeTierMarker(
+        level.path,
+        { level: level.name, deployment },
+        { createDirectory: true },
+      );
+    }
     a = await buildGateway(services);
     b = await buildGateway(services);
   });
@@ -41,6 +55,7 @@ describe('the level table: read, replace (admin), picked up by every replica', (
     await a?.app.close();
     await b?.app.close();
     await services?.close();
+    await rm(ROOT, { recursive: true, force: true });
   });
 
   it('lists the levels ordered by min_counts', async () => {
@@ -72,6 +87,75 @@ describe('the level table: read, replace (admin), picked up by every replica', (
     expect(malformed.statusCode).toBe(400);
     expect(malformed.json()).toMatchObject({ code: 'INVALID_INPUT' });
     expect(malformed.json<{ message: string }>().message).toMatch(/body\/levels\/0\/minCount/);
+  });
+
+  it('refuses a path in another spelling (a "." segment) with 400 INVALID_LEVELS', async () => {
+    const dotted = levels(999, 1999).map((l) =>
+      l.name === 'gold' ? { ...l, path: `${ROOT}/./gold` } : l,
+    );
+    const res = await a.app.inject(put({ levels: dotted }, ADMIN_AUTH));
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'INVALID_LEVELS' });
+    expect(res.json<{ message: string }>().message).toMatch(
+      /level "gold".*'\.' or '\.\.' segments/,
+    );
+  });
+
+  it('refuses a level whose directory is missing (409 TIER_UNAVAILABLE) and creates it with ?create=true', async () => {
+    const platinum = { name: 'platinum', minCount: 5000, maxCount: null, path: `${ROOT}/platinum` };
+    const table = [
+      ...levels(999, 1999).map((l) => (l.name === 'gold' ? { ...l, maxCount: 4999 } : l)),
+      platinum,
+    ];
+    const refused = await a.app.inject(put({ levels: table }, ADMIN_AUTH));
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'TIER_UNAVAILABLE' });
+    expect(refused.json<{ message: string }>().message).toMatch(
+      /level "platinum":.*does not exist.*\?create=true/,
+    );
+    await expect(stat(platinum.path)).rejects.toThrow(/ENOENT/);
+    const unchanged = (await a.app.inject({ method: 'GET', url: '/v1/levels' })).json<{
+      levels: { name: string }[];
+    }>();
+    expect(unchanged.levels.map((l) => l.name)).toEqual(['bronze', 'silver', 'gold']);
+
+    const created = await a.app.inject({
+      ...put({ levels: table }, ADMIN_AUTH),
+      url: '/v1/levels?create=true',
+    });
+    expect(created.statusCode).toBe(200);
+    const marker: unknown = JSON.parse(
+      await readFile(path.join(platinum.path, TIER_MARKER_FILE), 'utf8'),
+    );
+    expect(marker).toMatchObject({
+      level: 'platinum',
+      deployment: await getDeploymentId(services.database.db),
+    });
+    // Back to the three levels (platinum holds no content).
+    const back = await a.app.inject(put({ levels: levels(999, 1999) }, ADMIN_AUTH));
+    expect(back.statusCode).toBe(200);
+  });
+
+  it('refuses a directory marked by another database even with ?create=true, and an unmarked one without it', async () => {
+    const foreign = `${ROOT}/foreign`;
+    await writeTierMarker(
+      foreign,
+      { level: 'gold', deployment: 'another-db' },
+      { createDirectory: true },
+    );
+    const unmarked = `${ROOT}/unmarked`;
+    await mkdir(unmarked, { recursive: true });
+    const withPath = (p: string) =>
+      levels(999, 1999).map((l) => (l.name === 'gold' ? { ...l, path: p } : l));
+    const res = await a.app.inject({
+      ...put({ levels: withPath(foreign) }, ADMIN_AUTH),
+      url: '/v1/levels?create=true',
+    });
+    expect(res.statusCode).toBe(409);
+    expect(res.json<{ message: string }>().message).toMatch(/another database.*--claim-tiers/);
+    const bare = await a.app.inject(put({ levels: withPath(unmarked) }, ADMIN_AUTH));
+    expect(bare.statusCode).toBe(409);
+    expect(bare.json<{ message: string }>().message).toMatch(/has no \.relocation-tier marker/);
   });
 
   it('refuses to remove a level contents sit on with 409 LEVEL_IN_USE', async () => {

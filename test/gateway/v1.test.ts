@@ -212,12 +212,26 @@ describe('v1 API', () => {
 
     it('accepts names with dots and unicode that are plain base names', async () => {
       for (const [cid, filename] of [
-        [2003, '..hidden..mp4'],
+        [2003, 'a.b.c.mp4'],
         [2004, '영상.mp4'],
         [2005, `${'a'.repeat(251)}.mp4`],
       ] as const) {
         const res = await gw.app.inject(json('/v1/contents', { cid, filename }));
         expect(res.statusCode, filename).toBe(201);
+      }
+    });
+    it('refuses every name the relocator could not move (one rule for both apps)', async () => {
+      for (const [cid, filename] of [
+        [2006, '..hidden..mp4'],
+        [2007, 'x.mp4.relocating-1'],
+        [2008, ' '],
+        [2009, '\u202E'],
+        [2010, '.relocation-tier'],
+      ] as const) {
+        const res = await gw.app.inject(json('/v1/contents', { cid, filename }));
+        expect(res.statusCode, filename).toBe(400);
+        expect(res.json(), filename).toMatchObject({ code: 'INVALID_INPUT' });
+        expect(res.json<{ message: string }>().message).toMatch(/^body\/filename: /);
       }
     });
   });

@@ -71,11 +71,14 @@ describe('moveFile on one file system', () => {
     expect(await list(dirs.b)).toEqual(['x.mp4']);
   });
 
-  it('creates a missing destination tier directory', async () => {
+  it('never creates a missing destination tier directory (an unmounted disk is not written around)', async () => {
     await writeFile(path.join(dirs.a, 'x.mp4'), 'v');
     const dest = path.join(dirs.outsideDisk, 'tiers', 'new-tier');
-    await moveFile({ sourceDir: dirs.a, destDir: dest, filename: 'x.mp4' });
-    expect(await list(dest)).toEqual(['x.mp4']);
+    await expect(moveFile({ sourceDir: dirs.a, destDir: dest, filename: 'x.mp4' })).rejects.toThrow(
+      /ENOENT/,
+    );
+    await expect(stat(dest)).rejects.toThrow(/ENOENT/);
+    expect(await list(dirs.a)).toEqual(['x.mp4']);
   });
 
   it('finishes a move that crashed between link and unlink (one inode, two names)', async () => {

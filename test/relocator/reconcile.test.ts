@@ -85,7 +85,14 @@ describe('reconcile', () => {
     await makeDrift();
     const report = await reconcile({ db: h.t.db, queue: h.queue, journal: h.journal });
     expect(report.contents).toBe(5);
-    expect(report.counts).toEqual({ misplaced: 1, duplicate: 2, missing: 1, orphan: 1, temp: 2 });
+    expect(report.counts).toEqual({
+      misplaced: 1,
+      duplicate: 2,
+      missing: 1,
+      orphan: 1,
+      temp: 2,
+      tier: 0,
+    });
     const byCid = new Map(report.drift.filter((d) => d.cid !== null).map((d) => [d.cid, d]));
     expect(byCid.get(1)).toBeUndefined();
     expect(byCid.get(2)).toMatchObject({
@@ -156,7 +163,14 @@ describe('reconcile', () => {
     expect((await list(h.dir('silver'))).filter((n) => n.includes('.relocating-'))).toHaveLength(1);
 
     const after = await reconcile({ db: h.t.db, queue: h.queue, journal: h.journal });
-    expect(after.counts).toEqual({ misplaced: 0, duplicate: 1, missing: 1, orphan: 1, temp: 1 });
+    expect(after.counts).toEqual({
+      misplaced: 0,
+      duplicate: 1,
+      missing: 1,
+      orphan: 1,
+      temp: 1,
+      tier: 0,
+    });
   });
 
   it('runs periodically through a BullMQ job scheduler when RECONCILE_EVERY is set', async () => {

@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, QueueEvents, type Job } from 'bullmq';
-import { getContent, replaceLevels, type Database } from '@relocation/db';
+import { TIER_MARKER_FILE, writeTierMarker } from '@relocation/contract';
+import { getContent, getDeploymentId, replaceLevels, type Database } from '@relocation/db';
 import {
   ContentCache,
   RELOCATION_QUEUE,
@@ -118,10 +119,10 @@ export async function writeSeededFile(file: string, bytes: number, seed: string)
   return hash.digest('hex');
 }
 
-/** Names in a directory (sorted), `[]` when it does not exist. */
+/** Names in a directory (sorted) but its tier marker, `[]` when it does not exist. */
 export async function list(dir: string): Promise<string[]> {
   try {
-    return (await readdir(dir)).sort();
+    return (await readdir(dir)).filter((name) => name !== TIER_MARKER_FILE).sort();
   } catch {
     return [];
   }
@@ -136,9 +137,14 @@ export function tiersIn(scratch: Scratch): Level[] {
   ];
 }
 
-/** Creates every tier directory. */
-export async function makeTierDirs(levels: readonly Level[]): Promise<void> {
-  for (const level of levels) await mkdir(level.path, { recursive: true });
+/**
+ * Creates every tier directory with its marker for database `deployment` (what `npm run setup`
+ * and `PUT /v1/levels?create=true` do), so the relocator accepts the directories as the tiers.
+ */
+export async function makeTierDirs(levels: readonly Level[], deployment: string): Promise<void> {
+  for (const level of levels) {
+    await writeTierMarker(level.path, { level: level.name, deployment }, { createDirectory: true });
+  }
 }
 
 /** Inserts contents straight into MySQL (no validation: tests also store hostile names). */
@@ -249,11 +255,34 @@ export interface RelocatorProcess {
   ): Promise<Record<string, unknown>>;
 }
 
-/** Starts a relocator child process with `env` on top of the test's environment. */
-export function spawnRelocator(env: Record<string, string>): RelocatorProcess {
+/**
+ * Starts a relocator child process with `env` on top of the test's environment; `preload` adds
+ * modules to load first (`--import`), e.g. a fault injector.
+ */
+export function spawnRelocator(
+  env: Record<string, string>,
+  preload: readonly string[] = [],
+): RelocatorProcess {
+  return spawnScript('apps/relocator/src/main.ts', env, preload);
+}
+
+/**
+ * Runs `node --import tsx [--import <preload>…] <script>` (relative to the repository root) with
+ * `env` on top of the test's environment, collecting its JSON log lines from stdout.
+ */
+export function spawnScript(
+  script: string,
+  env: Record<string, string>,
+  preload: readonly string[] = [],
+): RelocatorProcess {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(REPO_ROOT, 'apps/relocator/src/main.ts')],
+    [
+      '--import',
+      'tsx',
+      ...preload.flatMap((module) => ['--import', module]),
+      path.join(REPO_ROOT, script),
+    ],
     { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Record<string, unknown>[] = [];
@@ -277,7 +306,7 @@ export function spawnRelocator(env: Record<string, string>): RelocatorProcess {
   child.stderr?.setEncoding('utf8').on('data', (data: string) => (stderr += data));
   const exited = new Promise<number | string>((resolve) =>
     child.once('exit', (code, signal) => {
-      if (code !== 0 && stderr) process.stderr.write(`relocator child stderr:\n${stderr}\n`);
+      if (code !== 0 && stderr) process.stderr.write(`${script} child stderr:\n${stderr}\n`);
       resolve(code ?? signal ?? 'unknown');
     }),
   );
@@ -338,7 +367,7 @@ export async function createHarness(): Promise<Harness> {
   const scratch = await createScratch();
   const levels = tiersIn(scratch);
   await replaceLevels(t.db, levels);
-  await makeTierDirs(levels);
+  await makeTierDirs(levels, await getDeploymentId(t.db));
   const queue: RelocationQueue = new Queue(RELOCATION_QUEUE, {
     connection: r.redis,
     prefix: r.prefix,

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { DbError } from '@relocation/db';
+import { redisFaultOf, type RedisFault } from '@relocation/queue';
 import { InvalidLevelsError } from '@relocation/tiering';
 
 /** Every error code the gateway answers with, and its HTTP status. */
@@ -26,6 +27,11 @@ export const ERROR_STATUS = Object.freeze({
   FILENAME_EXISTS: 409,
   /** A level that contents still sit on cannot be removed. */
   LEVEL_IN_USE: 409,
+  /**
+   * A level's directory is not its tier: missing or unmarked (retry with `?create=true` for a
+   * new tier), or marked for another level or database (`npm run setup -- --claim-tiers`).
+   */
+  TIER_UNAVAILABLE: 409,
   /** No level starts at 0, so a new content has no default tier. */
   NO_DEFAULT_LEVEL: 409,
   /** The body is larger than BODY_LIMIT. */
@@ -40,14 +46,32 @@ export const ERROR_STATUS = Object.freeze({
   ADMIN_DISABLED: 503,
   /** Redis cannot be reached. */
   REDIS_UNAVAILABLE: 503,
+  /** Redis refuses writes: its used memory reached `maxmemory` (`-OOM` replies). Has `Retry-After`. */
+  REDIS_FULL: 503,
+  /** Redis refuses writes: it is a replica, e.g. after a failover (`-READONLY` replies). Has `Retry-After`. */
+  REDIS_READONLY: 503,
   /** MySQL cannot be reached. */
   DATABASE_UNAVAILABLE: 503,
-  /** `/readyz`: a dependency is down. */
+  /** `/readyz`: a dependency is down, or Redis is full or read-only. */
   NOT_READY: 503,
 });
 
 /** A stable error code of the gateway's HTTP API. */
 export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/**
+ * The `Retry-After` (seconds) the error handler sends with these codes. A full Redis needs an
+ * operator or finished jobs to age out, so clients wait longer; a failover settles in seconds.
+ */
+export const RETRY_AFTER_SECONDS = Object.freeze({
+  REDIS_FULL: 5,
+  REDIS_READONLY: 2,
+} satisfies Partial<Record<ErrorCode, number>>);
+
+/** The `Retry-After` in seconds to answer `code` with, if it has one. */
+export function retryAfterSeconds(code: ErrorCode): number | undefined {
+  return (RETRY_AFTER_SECONDS as Partial<Record<ErrorCode, number>>)[code];
+}
 
 /** The JSON body of every error response. */
 export interface ErrorBody {
@@ -176,6 +200,22 @@ export function redisUnavailable(cause: unknown): AppError {
   );
 }
 
+const REDIS_FAULT_MESSAGES: Readonly<Record<RedisFault, string>> = Object.freeze({
+  REDIS_FULL:
+    'Redis is full: its used memory reached maxmemory and it refuses writes; raise maxmemory or free memory (e.g. remove kept failed jobs)',
+  REDIS_READONLY:
+    'Redis is read-only: the gateway is connected to a replica (e.g. the old primary after a failover); check the failover and point REDIS_URL at the primary',
+});
+
+/**
+ * Wraps a write Redis refused (`-OOM` or `-READONLY`, see `redisFaultOf`) as `REDIS_FULL` or
+ * `REDIS_READONLY` (503, with `Retry-After`), keeping the reply as `cause`.
+ */
+export function redisFault(fault: RedisFault, cause: unknown): AppError {
+  const message = `${REDIS_FAULT_MESSAGES[fault]}; try again in ${RETRY_AFTER_SECONDS[fault]} s`;
+  return new AppError(fault, message, { cause });
+}
+
 /** Wraps a MySQL failure as `DATABASE_UNAVAILABLE` (503), keeping the original as `cause`. */
 export function databaseUnavailable(cause: unknown): AppError {
   return new AppError(
@@ -186,14 +226,17 @@ export function databaseUnavailable(cause: unknown): AppError {
 }
 
 /**
- * Runs a Redis operation and turns a connection failure into `REDIS_UNAVAILABLE`. Other errors
- * pass through unchanged (they are bugs, answered as 500 and logged).
+ * Runs a Redis operation and turns a connection failure into `REDIS_UNAVAILABLE` and a refused
+ * write into `REDIS_FULL` / `REDIS_READONLY`. Other errors pass through unchanged (they are bugs,
+ * answered as 500 and logged).
  */
 export async function fromRedis<T>(operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {
     if (error instanceof AppError) throw error;
+    const fault = redisFaultOf(error);
+    if (fault !== null) throw redisFault(fault, error);
     if (isRedisUnavailableError(error)) throw redisUnavailable(error);
     throw error;
   }
@@ -268,6 +311,8 @@ export function toAppError(error: unknown): AppError {
     default:
       break;
   }
+  const fault = redisFaultOf(error);
+  if (fault !== null) return redisFault(fault, error);
   if (isRedisUnavailableError(error)) return redisUnavailable(error);
   if (isDatabaseUnavailableError(error)) return databaseUnavailable(error);
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;

@@ -1,9 +1,13 @@
 import { loadEnvFile } from '@relocation/queue';
+import { installCrashPolicy } from '@relocation/runtime';
+import { pino } from 'pino';
 import { ConfigError, loadConfig, type GatewayConfig } from './config.ts';
 import { startGateway, type GatewayHandle } from './start.ts';
 
 // The gateway's command line: `tsx apps/gateway/src/main.ts`. Reads the environment, starts,
-// and closes gracefully on SIGTERM/SIGINT (a second signal forces the exit).
+// and closes gracefully on SIGTERM/SIGINT (a second signal forces the exit). An unexpected error
+// (a bug) is logged, closes the same way and exits 70; a signal or another error during that
+// exits 70 at once.
 
 function fail(message: string): never {
   process.stderr.write(`gateway: ${message}\n`);
@@ -23,29 +27,40 @@ try {
   throw error;
 }
 
-let handle: GatewayHandle;
+const logger = pino({ level: config.logLevel });
+let handle: GatewayHandle | undefined;
+let closing: Promise<void> | undefined;
+// Signals and the crash policy share one close: it stops accepting requests and drains.
+const close = (): Promise<void> => (closing ??= handle?.close() ?? Promise.resolve());
+const crash = installCrashPolicy({ logger, shutdown: close });
+
 try {
-  handle = await startGateway(config);
+  handle = await startGateway(config, { logger });
 } catch (error) {
   fail(`refusing to start: ${error instanceof Error ? error.message : String(error)}`);
 }
 
-let closing = false;
 function onSignal(signal: NodeJS.Signals): void {
+  if (crash.faulted) {
+    logger.warn({ signal }, 'signal during the crash shutdown: exiting now');
+    process.exit(crash.exitCode);
+  }
   if (closing) {
-    handle.app.log.warn({ signal }, 'second signal: exiting now');
+    logger.warn({ signal }, 'second signal: exiting now');
     process.exit(1);
   }
-  closing = true;
-  handle.app.log.info({ signal }, 'closing: finishing in-flight requests');
-  handle.close().then(
-    () => process.exit(0),
+  logger.info({ signal }, 'closing: finishing in-flight requests');
+  close().then(
+    () => {
+      // After a fault during this shutdown, the crash policy exits (status 70).
+      if (!crash.faulted) process.exit(0);
+    },
     (error: unknown) => {
-      handle.app.log.error({ err: error }, 'closing failed');
-      process.exit(1);
+      logger.error({ err: error }, 'closing failed');
+      if (!crash.faulted) process.exit(1);
     },
   );
 }
 process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
-handle.app.log.info({ url: handle.url }, 'gateway listening');
+logger.info({ url: handle.url }, 'gateway listening');

@@ -1,8 +1,8 @@
+import { MAX_FILENAME_BYTES, filenameProblem } from '@relocation/contract';
 import { MAX_SAFE_COUNT } from '@relocation/queue';
 import { z } from 'zod';
 
 const WHOLE_NUMBER = `must be a whole number between 0 and ${MAX_SAFE_COUNT}`;
-const MAX_FILENAME_BYTES = 255;
 
 /** Renders a rejected value for an error message: JSON-quoted (so control characters show as escapes) and shortened. */
 export function showValue(value: unknown): string {
@@ -153,21 +153,6 @@ export const viewsBatchResponse = z.object({
   items: z.array(z.union([viewResult, viewItemError])),
 });
 
-/** Why `name` is not a safe base file name, or `null` when it is. */
-export function filenameProblem(name: string): string | null {
-  if (name === '') return 'must not be empty';
-  if (name === '.' || name === '..') return 'must not be "." or ".."';
-  if (name.includes('/') || name.includes('\\'))
-    return 'must be a plain file name without "/" or "\\"';
-  if (name.includes('\0')) return 'must not contain NUL';
-  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'must not contain control characters';
-  if (Buffer.byteLength(name, 'utf8') > MAX_FILENAME_BYTES) {
-    return `must be at most ${MAX_FILENAME_BYTES} bytes of UTF-8`;
-  }
-  return null;
-}
-
 /** A plain base file name, safe to join to a tier directory. */
 export const filenameField = z
   .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
@@ -177,7 +162,7 @@ export const filenameField = z
       ctx.addIssue({ code: 'custom', message: `${showValue(name)} ${problem}` });
   })
   .meta({
-    description: `Base file name: no "/", "\\", NUL or control characters, not "." or "..", at most ${MAX_FILENAME_BYTES} bytes`,
+    description: `Plain base file name of visible characters: no "/", "\\" or "..", not starting with ".", no control or format (bidi, zero-width) characters, no leading or trailing space, at most ${MAX_FILENAME_BYTES} bytes of UTF-8`,
   });
 
 /** `POST /v1/contents` body. */
@@ -206,13 +191,28 @@ export const contentResponse = z
 /** Where a content's relocation stands. */
 export const relocationResponse = z
   .object({
-    state: z.enum(['idle', 'queued', 'active', 'failed']),
+    state: z.enum(['idle', 'queued', 'active', 'waiting', 'failed']).meta({
+      description:
+        '`waiting`: the move is delayed by a storage fault (a full, read-only, missing or failing tier disk) and tries again at `hold.retryAt`; it never fails for it',
+    }),
     jobId: z.string().nullable(),
     target: z.string().nullable(),
     error: z
       .string()
       .nullable()
       .meta({ description: 'Failure reason of the last job, if it failed' }),
+    hold: z
+      .object({
+        code: z.string().meta({
+          description: 'TIER_FULL, TIER_READ_ONLY, TIER_DENIED, TIER_IO_ERROR or TIER_UNAVAILABLE',
+        }),
+        message: z.string(),
+        level: z.string().nullable().meta({ description: 'The tier at fault, when known' }),
+        since: z.string().meta({ description: 'When the move first waited (ISO time)' }),
+        retryAt: z.string().meta({ description: 'When it tries again (ISO time)' }),
+      })
+      .nullable()
+      .meta({ description: 'Why the move waits (state `waiting`), else null' }),
   })
   .meta({ id: 'RelocationState' });
 
@@ -270,12 +270,44 @@ export const levelSchema = z
   })
   .meta({ id: 'Level' });
 
+/** A tier directory's state as the relocators last checked it. */
+export const tierStatusSchema = z
+  .object({
+    ok: z.boolean().meta({
+      description: 'The directory exists and holds the marker of its level and database',
+    }),
+    code: z.string().nullable().meta({ description: 'TIER_UNAVAILABLE, … when not ok' }),
+    message: z.string().nullable(),
+    checkedAt: z.string().meta({ description: 'When a relocator last checked it (ISO time)' }),
+    lastFault: z
+      .object({ code: z.string(), message: z.string(), at: z.string() })
+      .nullable()
+      .meta({ description: 'The last storage fault a move met on this tier' }),
+  })
+  .meta({ id: 'TierStatus' });
+
 /** `GET` / `PUT /v1/levels` answer. */
 export const levelsResponse = z.object({
   levels: z.array(levelSchema),
   version: z.int().nullable().meta({
     description: 'Version of the level table published to the gateways (null when unknown)',
   }),
+  tiers: z.record(z.string(), tierStatusSchema).optional().meta({
+    description:
+      'Each tier directory as the relocators last saw it, by level (absent until a relocator has checked it)',
+  }),
+});
+
+/** `PUT /v1/levels` query. */
+export const levelsQuery = z.object({
+  create: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .meta({
+      description:
+        'Create missing tier directories and write their markers (a new, empty tier); without it a level whose directory is missing or unmarked is refused',
+    }),
 });
 
 /** `PUT /v1/levels` body: the whole new table (rules are checked by the tiering package). */

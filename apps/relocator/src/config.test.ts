@@ -33,6 +33,8 @@ describe('loadConfig', () => {
       copyBytesPerSecond: 0,
       reconcileEveryMs: 0,
       reconcileFix: false,
+      faultRetryMaxMs: 60_000,
+      tierCheckMs: 5000,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });

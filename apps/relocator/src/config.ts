@@ -37,6 +37,10 @@ export interface RelocatorConfig {
   readonly reconcileEveryMs: number;
   /** Scheduled reconcile runs also queue fixes (as `npm run reconcile -- --fix`). */
   readonly reconcileFix: boolean;
+  /** Longest milliseconds between two tries of a move waiting out a storage fault. */
+  readonly faultRetryMaxMs: number;
+  /** Milliseconds between two checks of each tier directory and its marker. */
+  readonly tierCheckMs: number;
 }
 
 /** Pino log levels accepted by `LOG_LEVEL`. */
@@ -146,6 +150,8 @@ const schema = z.object({
   RELOCATOR_COPY_BYTES_PER_SECOND: int(0, Number.MAX_SAFE_INTEGER, 0),
   RECONCILE_EVERY: duration,
   RECONCILE_FIX: bool(false),
+  RELOCATOR_FAULT_RETRY_MAX_MS: int(1000, HOUR_MS, 60_000),
+  RELOCATOR_TIER_CHECK_MS: int(100, HOUR_MS, 5000),
 });
 
 /**
@@ -192,5 +198,7 @@ export function loadConfig(
     copyBytesPerSecond: e.RELOCATOR_COPY_BYTES_PER_SECOND,
     reconcileEveryMs: e.RECONCILE_EVERY,
     reconcileFix: e.RECONCILE_FIX,
+    faultRetryMaxMs: e.RELOCATOR_FAULT_RETRY_MAX_MS,
+    tierCheckMs: e.RELOCATOR_TIER_CHECK_MS,
   });
 }

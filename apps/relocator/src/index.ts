@@ -22,17 +22,19 @@ export type {
   RelocateProcessor,
   RelocateProcessorDeps,
 } from './relocate.processor.ts';
-export { RelocationError, errnoCode, isPermanentFsError } from './relocation-error.ts';
-export type { RelocationErrorCode } from './relocation-error.ts';
-export { startRelocator } from './start.ts';
-export type { RelocationWorker, RelocatorHandle, StartRelocatorOptions } from './start.ts';
 export {
-  MAX_FILENAME_BYTES,
-  TEMP_MARKER,
-  assertTierDir,
-  filenameProblem,
-  resolveInTier,
-} from './tier-path.ts';
+  RelocationError,
+  STORAGE_FAULT_CODES,
+  errnoCode,
+  isPermanentFsError,
+  storageFaultOf,
+} from './relocation-error.ts';
+export type { RelocationErrorCode, StorageFault, StorageFaultCode } from './relocation-error.ts';
+export { startRelocator } from './start.ts';
+export { DEFAULT_TIER_RECHECK_MS, TierGuard } from './tier-guard.ts';
+export type { TierGuardDeps, UnavailableTier } from './tier-guard.ts';
+export type { RelocationWorker, RelocatorHandle, StartRelocatorOptions } from './start.ts';
+export { assertTierDir, resolveInTier } from './tier-path.ts';
 export { DRIFT_KINDS, fixDrift, reconcile } from './reconcile.ts';
 export type {
   Drift,

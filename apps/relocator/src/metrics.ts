@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Outcome label of `relocator_moves_total`. */
-export type MoveMetricOutcome = 'moved' | 'already-moved' | 'noop' | 'delayed' | 'retry' | 'failed';
+export type MoveMetricOutcome =
+  'moved' | 'already-moved' | 'noop' | 'delayed' | 'waiting' | 'retry' | 'failed';
 
 /** The relocator's Prometheus metrics, in a registry of their own. */
 export interface RelocatorMetrics {
@@ -19,6 +20,12 @@ export interface RelocatorMetrics {
   readonly activeJobs: Gauge;
   /** Drift found by the last reconcile run of this process, by kind. */
   readonly drift: Gauge<'kind'>;
+  /** 1 while a tier's directory is present and marked for its level and database, else 0. */
+  readonly tierUp: Gauge<'level'>;
+  /** Storage faults moves met, by tier and code (`TIER_FULL`, `TIER_READ_ONLY`, …). */
+  readonly tierFaults: Counter<'level' | 'code'>;
+  /** Moves put to wait by a storage fault, by code and the tier at fault. */
+  readonly waits: Counter<'code' | 'level'>;
 }
 
 /** Creates the metrics with Node process metrics (`collectDefaultMetrics`) in a new registry. */
@@ -29,7 +36,7 @@ export function createRelocatorMetrics(): RelocatorMetrics {
     registry,
     moves: new Counter({
       name: 'relocator_moves_total',
-      help: 'Relocation job attempts by outcome (moved, already-moved, noop, delayed, retry, failed) and tier pair',
+      help: 'Relocation job attempts by outcome (moved, already-moved, noop, delayed, waiting, retry, failed) and tier pair',
       labelNames: ['outcome', 'from', 'to'] as const,
       registers: [registry],
     }),
@@ -55,6 +62,24 @@ export function createRelocatorMetrics(): RelocatorMetrics {
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
+    tierUp: new Gauge({
+      name: 'relocator_tier_up',
+      help: "1 while a tier's directory exists and holds the marker of its level and database, else 0 (moves into and out of it wait)",
+      labelNames: ['level'] as const,
+      registers: [registry],
+    }),
+    tierFaults: new Counter({
+      name: 'relocator_tier_faults_total',
+      help: 'Storage faults moves met on a tier, by code (TIER_FULL, TIER_READ_ONLY, TIER_DENIED, TIER_IO_ERROR, TIER_UNAVAILABLE)',
+      labelNames: ['level', 'code'] as const,
+      registers: [registry],
+    }),
+    waits: new Counter({
+      name: 'relocator_waiting_moves_total',
+      help: 'Moves put to wait (delayed with backoff, never failed) by a storage fault, by code and tier',
+      labelNames: ['code', 'level'] as const,
+      registers: [registry],
+    }),
   };
 }
 
@@ -65,13 +90,21 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/** What `GET /readyz` of the relocator answers: ready, or why not (e.g. which tier is down). */
+export interface Readiness {
+  ready: boolean;
+  /** Shown in the JSON body, e.g. `{ tiers: [{ level, code, message }] }`. */
+  detail?: Record<string, unknown>;
+}
+
 /**
- * Serves `GET /metrics` (Prometheus text) and `GET /healthz` (`{"status":"ok"}` while `healthy()`
- * is true, else 503) on `host:port`; other paths answer 404.
+ * Serves `GET /metrics` (Prometheus text), `GET /healthz` (`{"status":"ok"}` while `healthy()`
+ * is true, else 503) and `GET /readyz` (`{"status":"ready"}`, or 503 `{"status":"not ready", …}`
+ * naming what is wrong, from `ready()`) on `host:port`; other paths answer 404.
  */
 export async function startMetricsServer(
   registry: Registry,
-  options: { port: number; host?: string; healthy?: () => boolean },
+  options: { port: number; host?: string; healthy?: () => boolean; ready?: () => Readiness },
 ): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
@@ -91,6 +124,19 @@ export async function startMetricsServer(
       res
         .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
         .end(JSON.stringify({ status: ok ? 'ok' : 'closing' }));
+      return;
+    }
+    if (url === '/readyz') {
+      const healthy = options.healthy?.() ?? true;
+      const readiness = healthy
+        ? (options.ready?.() ?? { ready: true })
+        : { ready: false, detail: { reason: 'closing' } };
+      res.writeHead(readiness.ready ? 200 : 503, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          status: readiness.ready ? 'ready' : 'not ready',
+          ...(readiness.detail ?? {}),
+        }),
+      );
       return;
     }
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');

@@ -3,11 +3,11 @@ import { createReadStream, type Stats } from 'node:fs';
 import {
   link,
   lstat,
-  mkdir,
   open,
   opendir,
   rename,
   rm,
+  statfs,
   unlink,
   type FileHandle,
 } from 'node:fs/promises';
@@ -15,7 +15,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errnoCode, RelocationError } from './relocation-error.ts';
-import { MAX_FILENAME_BYTES, TEMP_MARKER, resolveInTier } from './tier-path.ts';
+import { MAX_FILENAME_BYTES, TEMP_MARKER } from '@relocation/contract';
+import { resolveInTier } from './tier-path.ts';
 
 /** Bytes read and written per step of a copy; memory use stays near this, whatever the file size. */
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -36,7 +37,10 @@ export interface MoveProgress {
 export interface MoveFileOptions {
   /** Absolute tier directory the file is in (or was in, before an interrupted move). */
   sourceDir: string;
-  /** Absolute tier directory the file goes to; created when missing. */
+  /**
+   * Absolute tier directory the file goes to. It must exist: a move never creates a tier root
+   * (a missing one is an unmounted disk, and writing there would write around it).
+   */
   destDir: string;
   /** Plain base name, the same in both directories (see `filenameProblem`). */
   filename: string;
@@ -55,6 +59,12 @@ export interface MoveFileOptions {
   /** Aborts a running copy; its temporary file is removed and the source stays. */
   signal?: AbortSignal;
   chunkBytes?: number;
+  /**
+   * Before a copy, check that the destination's file system has room for the file (`statfs`)
+   * and throw `TIER_FULL` without writing a byte when it has not. Default true; a copy that
+   * still meets `ENOSPC` (another writer filled the disk) is cleaned up the same way.
+   */
+  checkFreeSpace?: boolean;
 }
 
 /**
@@ -141,7 +151,6 @@ export async function moveFile(options: MoveFileOptions): Promise<MoveFileResult
     }
     if (round > 1) throw new Error(`destination ${dest} keeps appearing and vanishing; retrying`);
 
-    await mkdir(destDir, { recursive: true });
     const linked = await linkNoClobber(source, dest);
     if (linked === 'exists') continue;
     if (linked === 'linked' || linked === 'renamed') {
@@ -153,6 +162,7 @@ export async function moveFile(options: MoveFileOptions): Promise<MoveFileResult
     }
 
     staleTempFilesRemoved += await removeStaleTempFiles(destDir, options.filename);
+    if (options.checkFreeSpace !== false) await assertRoomFor(destDir, src.size);
     const temp = path.join(destDir, tempPrefix(options.filename) + tempTag(options.attemptTag));
     await copyVerified(source, src, temp, options);
     let placed: boolean;
@@ -160,11 +170,13 @@ export async function moveFile(options: MoveFileOptions): Promise<MoveFileResult
       const result = await linkNoClobber(temp, dest);
       if (result === 'copy-needed') throw new Error(`cannot link ${temp} to ${dest} (EXDEV)`);
       placed = result !== 'exists';
-    } finally {
-      // Crash before this unlink leaves a stale temp file; the next copy into this directory
-      // deletes it, and a finished move is recognised by the comparison above.
-      await rm(temp, { force: true });
+    } catch (error) {
+      await discard(temp);
+      throw error;
     }
+    // Crash before this unlink leaves a stale temp file; the next copy into this directory
+    // deletes it, and a finished move is recognised by the comparison above.
+    await rm(temp, { force: true });
     if (!placed) continue;
     await fsyncDir(destDir);
     await unlink(source);
@@ -211,6 +223,26 @@ function tempTag(attemptTag: string | undefined): string {
   const base = (attemptTag ?? '').replace(/[^A-Za-z0-9_-]/g, '_').slice(0, TAG_MAX);
   const random = randomBytes(6).toString('hex');
   return base ? `${base}-${random}` : random;
+}
+
+/**
+ * Throws `TIER_FULL` when the file system of `dir` has fewer than `bytes` (plus one block)
+ * available to this process, so a copy that cannot fit never writes a partial file.
+ */
+async function assertRoomFor(dir: string, bytes: number): Promise<void> {
+  const fs = await statfs(dir);
+  const available = fs.bavail * fs.bsize;
+  if (available < bytes + fs.bsize) {
+    throw new RelocationError(
+      'TIER_FULL',
+      `${dir} has ${available} bytes free, the file needs ${bytes}; the move waits until space frees up`,
+    );
+  }
+}
+
+/** Removes a temporary copy on a failure path; never throws (the original error matters more). */
+async function discard(temp: string): Promise<void> {
+  await rm(temp, { force: true }).catch(() => undefined);
 }
 
 function missing(source: string, dest: string): RelocationError {
@@ -306,26 +338,36 @@ async function copyVerified(
     output = await open(temp, 'wx', src.mode & 0o777);
   } catch (error) {
     await input.close();
+    // `wx` may have created the file before failing (e.g. EIO); never leave it behind.
+    await discard(temp);
     throw error;
   }
   let copied = 0;
+  let reading: Promise<unknown> = Promise.resolve();
+  let writing: Promise<void> = Promise.resolve();
   try {
     report(0, true);
     const started = performance.now();
     const buffers: [Buffer, Buffer] = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
     let current: 0 | 1 = 0;
-    let reading = input.read(buffers[0], 0, chunk, 0);
-    let writing: Promise<void> = Promise.resolve();
+    let nextRead = input.read(buffers[0], 0, chunk, 0);
+    reading = nextRead;
     for (;;) {
-      const { bytesRead } = await reading;
+      const { bytesRead } = await nextRead;
       // The other buffer is free once its write is done; only then may the next read fill it.
       await writing;
       if (bytesRead === 0) break;
       const data = buffers[current].subarray(0, bytesRead);
       copied += bytesRead;
       current = current === 0 ? 1 : 0;
-      reading = input.read(buffers[current], 0, chunk, copied);
+      nextRead = input.read(buffers[current], 0, chunk, copied);
       writing = writeAll(output, data);
+      // Both run while this loop awaits the other (or sleeps): each gets a handler now, so a
+      // write that fails (ENOSPC) while the read is awaited is never an unhandled rejection.
+      // Each is still awaited above, which is where its error is thrown.
+      reading = nextRead;
+      nextRead.catch(() => undefined);
+      writing.catch(() => undefined);
       hash?.update(data);
       report(copied, false);
       signal?.throwIfAborted();
@@ -336,8 +378,10 @@ async function copyVerified(
     }
     await output.sync();
   } catch (error) {
+    // Let the read and write in flight settle before their handles close under them.
+    await Promise.allSettled([reading, writing]);
     await Promise.allSettled([input.close(), output.close()]);
-    await rm(temp, { force: true });
+    await discard(temp);
     throw error;
   }
   await Promise.all([input.close(), output.close()]);
@@ -353,7 +397,7 @@ async function copyVerified(
         sourceDigest: await sha256File(source, chunk, signal),
       };
     } catch (error) {
-      await rm(temp, { force: true });
+      await discard(temp);
       throw error;
     }
   }
@@ -405,7 +449,7 @@ async function verifyCopy(
       );
     }
   } catch (error) {
-    await rm(temp, { force: true });
+    await discard(temp);
     throw error;
   }
 }

@@ -1,4 +1,4 @@
-import type { ContentCache } from '@relocation/queue';
+import type { ContentCache, MoveHold } from '@relocation/queue';
 import type { Redis, Result } from 'ioredis';
 
 declare module 'ioredis' {
@@ -8,7 +8,8 @@ declare module 'ioredis' {
       versionKey: string,
       journalKey: string,
       jobId: string,
-    ): Result<[string | null, string, string[]], Context>;
+      holdField: string,
+    ): Result<[string | null, string, string[], string | null], Context>;
     relocatorBeginMove(journalKey: string, ...fields: string[]): Result<number, Context>;
     relocatorBeginMoveIfAbsent(journalKey: string, ...fields: string[]): Result<number, Context>;
   }
@@ -64,19 +65,25 @@ export class MoveJournal {
 
   /**
    * What a job needs from Redis when it starts, in one round trip: records `jobId` as the cid's
-   * last job, and reads the cid's latest posted count, the published levels' version and the
-   * cid's pending move.
+   * last job, and reads the cid's latest posted count, the published levels' version, the cid's
+   * pending move and its hold (why an earlier attempt waited, if one did).
    */
   async startJob(
     cid: number,
     jobId: string,
     cache: ContentCache,
-  ): Promise<{ latestCount: number | null; levelsVersion: number; pending: PendingMove | null }> {
-    const [count, version, flat] = await this.#redis.relocatorStartJob(
+  ): Promise<{
+    latestCount: number | null;
+    levelsVersion: number;
+    pending: PendingMove | null;
+    hold: MoveHold | null;
+  }> {
+    const [count, version, flat, holdJson] = await this.#redis.relocatorStartJob(
       cache.cidKey(cid),
       cache.levelsVersionKey,
       this.key(cid),
       jobId,
+      cache.holdField,
     );
     const h: Record<string, string> = {};
     for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i] ?? ''] = flat[i + 1] ?? '';
@@ -84,13 +91,14 @@ export class MoveJournal {
       latestCount: count === null ? null : Number(count),
       levelsVersion: Number(version),
       pending: parsePendingMove(h),
+      hold: holdJson === null ? null : parseHold(holdJson),
     };
   }
 
   /**
-   * After a commit: points the gateway's cache at the cid's new tier and forgets the pending
-   * move, in one round trip (cache first: a crash in between leaves a pending move that the next
-   * job finds already committed and clears).
+   * After a commit: points the gateway's cache at the cid's new tier, clears its hold and forgets
+   * the pending move, in one round trip (cache first: a crash in between leaves a pending move
+   * that the next job finds already committed and clears).
    */
   async settle(
     cid: number,
@@ -100,6 +108,7 @@ export class MoveJournal {
     const results = await this.#redis
       .pipeline()
       .hset(cache.cidKey(cid), 'level', content.level, 'file', content.filename)
+      .hdel(cache.cidKey(cid), cache.holdField)
       .del(this.key(cid))
       .exec();
     const failed = results?.find(([error]) => error !== null);
@@ -141,8 +150,9 @@ export class MoveJournal {
 const JOB_START_LUA = `
 redis.call('HSET', KEYS[1], 'lastJob', ARGV[1])
 local count = redis.call('HGET', KEYS[1], 'count')
+local hold = redis.call('HGET', KEYS[1], ARGV[2])
 local version = redis.call('GET', KEYS[2]) or '0'
-return { count or false, version, redis.call('HGETALL', KEYS[3]) }
+return { count or false, version, redis.call('HGETALL', KEYS[3]), hold or false }
 `;
 
 const BEGIN_LUA = "redis.call('DEL', KEYS[1]) redis.call('HSET', KEYS[1], unpack(ARGV)) return 1";
@@ -164,6 +174,14 @@ function pendingMoveFields(move: PendingMove): string[] {
     'startedAt',
     String(move.startedAt),
   ];
+}
+
+function parseHold(json: string): MoveHold | null {
+  try {
+    return JSON.parse(json) as MoveHold;
+  } catch {
+    return null;
+  }
 }
 
 /** Reads a pending move from its hash (`HGETALL` as an object); `null` when there is none. */

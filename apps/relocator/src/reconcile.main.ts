@@ -71,7 +71,7 @@ const cache = new ContentCache(redis, { prefix: config.queuePrefix });
 
 let exitCode = 0;
 try {
-  const report = await reconcile({ db, queue, journal });
+  const report = await reconcile({ db, queue, journal, cache });
   let actions: FixAction[] = [];
   if (args.fix) actions = await fixDrift({ db, queue, cache, journal }, report, { tempMinAgeMs });
   if (args.json) {
@@ -84,8 +84,9 @@ try {
       const who = d.cid === null ? d.filename : `cid ${d.cid} (${d.filename})`;
       const expected = d.expected ? `, expected at ${d.expected}` : '';
       const found = d.found.length > 0 ? `, found at ${d.found.join(' and ')}` : '';
+      const detail = d.detail ? `: ${d.detail}` : '';
       out.push(
-        `  ${d.kind.padEnd(9)} ${who}${expected}${found}${d.inFlight ? ' [relocation in flight]' : ''}`,
+        `  ${d.kind.padEnd(9)} ${who}${expected}${found}${d.inFlight ? ' [relocation in flight]' : ''}${detail}`,
       );
     }
     for (const a of actions) {

@@ -73,7 +73,12 @@ export async function startReconcileScheduler(
   const worker = new Worker<{ fix: boolean }>(
     MAINTENANCE_QUEUE,
     async (job) => {
-      const report = await reconcile({ db: deps.db, queue: relocations, journal: deps.journal });
+      const report = await reconcile({
+        db: deps.db,
+        queue: relocations,
+        journal: deps.journal,
+        cache: deps.cache,
+      });
       for (const kind of DRIFT_KINDS) deps.metrics.drift.set({ kind }, report.counts[kind]);
       let fixed = 0;
       if (job.data.fix) {

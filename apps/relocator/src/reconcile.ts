@@ -1,6 +1,6 @@
 import { lstat, opendir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { listContents, listLevels, type Database } from '@relocation/db';
+import { getDeploymentId, listContents, listLevels, type Database } from '@relocation/db';
 import {
   dedupId,
   enqueueRelocation,
@@ -10,7 +10,7 @@ import {
 import type { Level } from '@relocation/tiering';
 import type { Kysely } from 'kysely';
 import type { MoveJournal } from './move-journal.ts';
-import { TEMP_MARKER, filenameProblem } from './tier-path.ts';
+import { TEMP_MARKER, TIER_MARKER_FILE, checkTier, filenameProblem } from '@relocation/contract';
 
 /**
  * Kinds of disagreement between MySQL and the tier directories:
@@ -18,9 +18,15 @@ import { TEMP_MARKER, filenameProblem } from './tier-path.ts';
  * - `duplicate`: the file is on its tier and also on another tier;
  * - `missing`: the file is on no tier;
  * - `orphan`: a file on a tier that no content refers to;
- * - `temp`: a temporary copy left by an interrupted move.
+ * - `temp`: a temporary copy left by an interrupted move;
+ * - `tier`: a tier directory that cannot be used (missing, unmarked, marked for another level or
+ *   database) or where moves met a storage fault in the last hour (`detail` says which). The
+ *   files of an unusable tier are not listed and its contents are not reported as missing.
  */
-export type DriftKind = 'misplaced' | 'duplicate' | 'missing' | 'orphan' | 'temp';
+export type DriftKind = 'misplaced' | 'duplicate' | 'missing' | 'orphan' | 'temp' | 'tier';
+
+/** How long after a move's storage fault reconcile still reports its tier, in milliseconds. */
+export const TIER_FAULT_REPORT_MS = 3_600_000;
 
 /** Every drift kind, in report order. */
 export const DRIFT_KINDS: readonly DriftKind[] = [
@@ -29,6 +35,7 @@ export const DRIFT_KINDS: readonly DriftKind[] = [
   'missing',
   'orphan',
   'temp',
+  'tier',
 ];
 
 /** One disagreement. Paths are absolute. */
@@ -42,6 +49,8 @@ export interface Drift {
   found: string[];
   /** A relocation is queued, running or interrupted for the cid: the state may be transient. */
   inFlight: boolean;
+  /** For `tier`: what is wrong with the tier and what to do. */
+  detail?: string;
 }
 
 /** What {@link reconcile} found. */
@@ -59,6 +68,9 @@ export interface ReconcileDeps {
   /** With the queue and journal, drift of cids whose relocation is under way is marked `inFlight`. */
   queue?: RelocationQueue;
   journal?: MoveJournal;
+  /** Where relocators publish each tier's last storage fault (reported as `tier` drift). */
+  cache?: ContentCache;
+  now?: number;
 }
 
 interface TierFile {
@@ -76,6 +88,8 @@ async function listTier(level: Level): Promise<{ name: string; file: string }[]>
     throw error;
   }
   for await (const entry of dir) {
+    // The tier marker (and a marker being rewritten) is the service's own file, not a content's.
+    if (entry.name.startsWith(TIER_MARKER_FILE)) continue;
     if (entry.isFile()) out.push({ name: entry.name, file: path.join(level.path, entry.name) });
   }
   return out;
@@ -87,10 +101,34 @@ async function listTier(level: Level): Promise<{ name: string; file: string }[]>
  */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const levels = await listLevels(deps.db);
+  const deployment = await getDeploymentId(deps.db);
+  const now = deps.now ?? Date.now();
+  const faults = deps.cache ? await deps.cache.readTierStatus() : {};
   const byName = new Map<string, TierFile[]>();
   const temps: Drift[] = [];
+  const tiers: Drift[] = [];
+  const unusable = new Set<string>();
   let files = 0;
   for (const level of levels) {
+    const check = await checkTier(level.path, { level: level.name, deployment });
+    const lastFault = faults[level.name]?.lastFault;
+    if (!check.ok || (lastFault && now - lastFault.at < TIER_FAULT_REPORT_MS)) {
+      tiers.push({
+        kind: 'tier',
+        cid: null,
+        filename: level.name,
+        expected: level.path,
+        found: [],
+        inFlight: false,
+        detail: !check.ok
+          ? check.message
+          : `moves met ${lastFault?.code ?? 'a fault'} ${Math.round((now - (lastFault?.at ?? now)) / 1000)} s ago: ${lastFault?.message ?? ''}`,
+      });
+    }
+    if (!check.ok) {
+      unusable.add(level.name);
+      continue;
+    }
     for (const entry of await listTier(level)) {
       files++;
       if (entry.name.includes(TEMP_MARKER)) {
@@ -122,6 +160,11 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       afterCid = content.cid;
       referenced.add(content.filename);
       if (filenameProblem(content.filename) !== null) continue; // the relocator refuses these
+      // With a tier unusable, where its contents are cannot be known: its `tier` drift says so.
+      if (unusable.size > 0) {
+        if (unusable.has(content.content_level)) continue;
+        if ((byName.get(content.filename) ?? []).length === 0) continue;
+      }
       const level = levels.find((l) => l.name === content.content_level);
       const expected = level ? path.join(level.path, content.filename) : null;
       const where = byName.get(content.filename) ?? [];
@@ -155,7 +198,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       });
     }
   }
-  drift.push(...temps);
+  drift.push(...temps, ...tiers);
   const counts = Object.fromEntries(DRIFT_KINDS.map((k) => [k, 0])) as Record<DriftKind, number>;
   for (const d of drift) counts[d.kind]++;
   return { levels: levels.length, contents, files, drift, counts };
@@ -225,6 +268,14 @@ export async function fixDrift(
           drift,
           action: 'skipped',
           reason: 'no content refers to this file: register it or delete it',
+        });
+        break;
+      case 'tier':
+        actions.push({
+          drift,
+          action: 'skipped',
+          reason:
+            'an operator must act on the disk (mount it, free space, fix permissions) or run `npm run setup` for markers; moves to and from it wait meanwhile',
         });
         break;
       case 'temp': {

@@ -10,6 +10,7 @@ import {
 } from '@relocation/db';
 import type {
   ContentCache,
+  MoveHold,
   RELOCATE_JOB,
   RelocationJobData,
   RelocationResult,
@@ -18,14 +19,26 @@ import { chooseTier, validateLevels, type Level } from '@relocation/tiering';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { MoveJournal, PendingMove } from './move-journal.ts';
-import { moveFile, type MoveFileResult } from './move-file.ts';
+import { moveFile, type MoveFileOptions, type MoveFileResult } from './move-file.ts';
 import type { MoveMetricOutcome, RelocatorMetrics } from './metrics.ts';
 import { PermanentJobError } from './permanent-job-error.ts';
-import { RelocationError, isPermanentFsError } from './relocation-error.ts';
+import {
+  RelocationError,
+  isPermanentFsError,
+  storageFaultOf,
+  type StorageFault,
+} from './relocation-error.ts';
+import type { TierGuard } from './tier-guard.ts';
 import { resolveInTier } from './tier-path.ts';
 
 /** Longest milliseconds a job trusts the level table it read for an earlier job. */
 export const LEVELS_MAX_AGE_MS = 5000;
+
+/** Shortest wait, in milliseconds, of a move held by a storage fault. */
+export const FAULT_RETRY_MIN_MS = 1000;
+
+/** Default longest wait, in milliseconds, between two tries of a move held by a storage fault. */
+export const DEFAULT_FAULT_RETRY_MAX_MS = 60_000;
 
 /** File errors after which both files are as they were: a pending move is void. */
 const VOIDING_CODES: readonly string[] = [
@@ -57,6 +70,11 @@ export interface RelocateOptions {
   copyBytesPerSecond: number;
   /** Shortest milliseconds between two progress updates of a job. */
   progressIntervalMs?: number;
+  /**
+   * Longest milliseconds between two tries of a move held by a storage fault
+   * ({@link DEFAULT_FAULT_RETRY_MAX_MS}); the wait starts at a second and doubles.
+   */
+  faultRetryMaxMs?: number;
 }
 
 /** What {@link createRelocateProcessor} needs. */
@@ -66,6 +84,8 @@ export interface RelocateProcessorDeps {
   /** The cache the gateway reads: latest count in, tier and file out after each commit. */
   cache: ContentCache;
   journal: MoveJournal;
+  /** Proves each tier directory is its disk before a move touches it. */
+  guard: TierGuard;
   logger: Logger;
   metrics?: RelocatorMetrics;
   options: RelocateOptions;
@@ -83,6 +103,25 @@ interface MoveSummary {
   /** This job's commit changed the level (and wrote the history row). */
   committed: boolean;
 }
+
+/**
+ * A move that met a storage fault (a full, read-only, missing or failing tier disk): the job
+ * waits and tries again, it never fails for it. Files are as the fault left them, which is always
+ * a state the next attempt completes (the temporary copy is removed, the source kept).
+ */
+class StorageWait extends Error {
+  constructor(
+    readonly level: Level | null,
+    readonly fault: StorageFault,
+    options?: { cause?: unknown },
+  ) {
+    super(fault.message, options);
+    this.name = 'StorageWait';
+  }
+}
+
+/** The `DelayedError` of a job put to wait by a storage fault (counted as `waiting`). */
+class HeldError extends DelayedError {}
 
 /**
  * Builds the BullMQ processor of `relocate` jobs. Every step is safe to repeat after a crash:
@@ -128,7 +167,7 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
       return result;
     } catch (error) {
       if (error instanceof DelayedError) {
-        count('delayed', job);
+        count(error instanceof HeldError ? 'waiting' : 'delayed', job);
         throw error;
       }
       const permanent = asPermanent(error);
@@ -163,6 +202,61 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     // One Redis round trip: record this job, read the latest count, the levels' version and an
     // interrupted move. Counts posted after this read get a follow-up job (keepLastIfActive).
     const start = await deps.journal.startJob(cid, jobId, deps.cache);
+    try {
+      return await decideAndMove(job, start, token, signal, log);
+    } catch (error) {
+      if (error instanceof StorageWait) return await hold(job, token, start.hold, error, log);
+      if (start.hold && asPermanent(error)) {
+        // The job fails for another reason now: its status shows that failure, not the old wait.
+        await deps.cache.clearHold(cid).catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Puts a job that met a storage fault to wait: records why on the cid (the gateway shows it)
+   * and delays the job by a backoff that starts at {@link FAULT_RETRY_MIN_MS} and doubles up to
+   * `faultRetryMaxMs` while the fault lasts. The job keeps its attempts: a fault never fails it.
+   */
+  async function hold(
+    job: RelocateJob,
+    token: string | undefined,
+    previous: MoveHold | null,
+    wait: StorageWait,
+    log: Logger,
+  ): Promise<never> {
+    if (!token) throw new Error('cannot delay a job without its lock token');
+    const at = now();
+    const since = previous?.since ?? at;
+    const maxMs = deps.options.faultRetryMaxMs ?? DEFAULT_FAULT_RETRY_MAX_MS;
+    const delay = Math.min(maxMs, Math.max(FAULT_RETRY_MIN_MS, at - since));
+    const retryAt = at + delay;
+    const level = wait.level?.name ?? null;
+    await deps.cache.setHold(job.data.cid, {
+      code: wait.fault.code,
+      message: wait.fault.message,
+      level,
+      since,
+      retryAt,
+    });
+    deps.metrics?.waits.inc({ code: wait.fault.code, level: level ?? '' });
+    log.warn(
+      { code: wait.fault.code, level, retryAt, waitingSinceMs: at - since },
+      `relocation waits: ${wait.fault.message}`,
+    );
+    await job.moveToDelayed(retryAt, token);
+    throw new HeldError(`cid ${job.data.cid} waits for ${level ?? 'a tier'}: ${wait.fault.code}`);
+  }
+
+  async function decideAndMove(
+    job: RelocateJob,
+    start: Awaited<ReturnType<MoveJournal['startJob']>>,
+    token: string | undefined,
+    signal: AbortSignal | undefined,
+    log: Logger,
+  ): Promise<RelocationResult> {
+    const cid = job.data.cid;
     let content = await loadContent(cid);
     const levels = await levelsFor(start.levelsVersion);
     const viewCount = start.latestCount ?? job.data.count;
@@ -264,6 +358,19 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
   ): Promise<MoveSummary | null> {
     const cid = content.cid;
     log.warn({ pending }, `finishing the interrupted move of job ${pending.jobId}`);
+    const gone = [pending.from, pending.to].filter((name) => !levels.some((l) => l.name === name));
+    if (gone.length > 0) {
+      // The level table changed under the move: nothing can finish it, so it must not block
+      // every later job of this cid. End it and fail this job with what to check.
+      await deps.journal.end(cid);
+      throw new RelocationError(
+        'LEVEL_NOT_FOUND',
+        `an interrupted move of content ${cid} (${pending.filename}) from ${pending.from} to ` +
+          `${pending.to} cannot be finished: level ${gone.map((n) => `"${n}"`).join(' and ')} ` +
+          `is no longer in the level table. The pending move was cleared; check where the file ` +
+          `is (\`npm run reconcile\`), then post the content's count again`,
+      );
+    }
     if (content.content_level === pending.from) {
       return performMove(
         { cid, from: pending.from, to: pending.to, filename: pending.filename, viewCount },
@@ -275,20 +382,16 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     }
     if (content.content_level === pending.to) {
       const [from, to] = [findLevel(levels, pending.from), findLevel(levels, pending.to)];
+      await ensureTiers(from, to);
       try {
-        await moveFile({
-          sourceDir: from.path,
-          destDir: to.path,
-          filename: pending.filename,
-          signal,
-        });
+        await moveFile(moveOptions(from, to, pending.filename, job, signal));
       } catch (error) {
         // Both files stay as they are (collision) or there is nothing to move: the pending
         // move is void, so later jobs of this cid are not blocked by it; the job fails.
         if (error instanceof RelocationError && VOIDING_CODES.includes(error.code)) {
           await deps.journal.end(cid);
         }
-        throw error;
+        throw asStorageWait(error, from, to);
       }
       await deps.cache.setContent(cid, { level: pending.to, filename: pending.filename });
       await deps.journal.end(cid);
@@ -303,6 +406,55 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     );
   }
 
+  /** Throws {@link StorageWait} when either tier's directory is not proven to be its disk. */
+  async function ensureTiers(from: Level, to: Level): Promise<void> {
+    for (const level of [from, to]) {
+      const fault = await deps.guard.check(level);
+      if (fault) throw new StorageWait(level, fault);
+    }
+  }
+
+  /**
+   * A storage fault met by a move becomes a {@link StorageWait} on the tier it hit (the path the
+   * file system named; the destination when it named none, as for a full disk); anything else is
+   * returned as it is.
+   */
+  function asStorageWait(error: unknown, from: Level, to: Level): unknown {
+    const fault = storageFaultOf(error);
+    if (!fault) return error;
+    const level = fault.path !== undefined && isInside(fault.path, from.path) ? from : to;
+    deps.guard.noteFault(level, fault);
+    return new StorageWait(level, fault, { cause: error });
+  }
+
+  /** The options of every move a job makes: the same checks and limits whichever path runs it. */
+  function moveOptions(
+    from: Level,
+    to: Level,
+    filename: string,
+    job: RelocateJob,
+    signal: AbortSignal | undefined,
+  ): MoveFileOptions {
+    const jobId = job.id ?? '';
+    return {
+      sourceDir: from.path,
+      destDir: to.path,
+      filename,
+      attemptTag: `j${jobId}-${randomBytes(2).toString('hex')}`,
+      verifyChecksum: deps.options.verifyChecksum,
+      bytesPerSecond: deps.options.copyBytesPerSecond,
+      ...(deps.options.progressIntervalMs === undefined
+        ? {}
+        : { progressIntervalMs: deps.options.progressIntervalMs }),
+      ...(signal === undefined ? {} : { signal }),
+      onProgress: (p) => {
+        job.updateProgress(p.percent).catch((error: unknown) => {
+          deps.logger.debug({ cid: job.data.cid, jobId, err: error }, 'progress update failed');
+        });
+      },
+    };
+  }
+
   async function performMove(
     move: { cid: number; from: string; to: string; filename: string; viewCount: number },
     levels: readonly Level[],
@@ -314,36 +466,25 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     const jobId = job.id ?? '';
     const fromLevel = findLevel(levels, from);
     const toLevel = findLevel(levels, to);
-    // Both paths are checked before anything is written, so an unsafe name touches nothing.
+    // Both paths are checked before anything is written, so an unsafe name touches nothing; both
+    // tiers are proven to be their disks, so a missing disk is waited out, never written around.
     resolveInTier(fromLevel.path, filename);
     resolveInTier(toLevel.path, filename);
+    await ensureTiers(fromLevel, toLevel);
 
     if (!resumed) await deps.journal.begin(cid, { from, to, filename, jobId, startedAt: now() });
     let file: MoveFileResult;
     try {
-      file = await moveFile({
-        sourceDir: fromLevel.path,
-        destDir: toLevel.path,
-        filename,
-        attemptTag: `j${jobId}-${randomBytes(2).toString('hex')}`,
-        verifyChecksum: deps.options.verifyChecksum,
-        bytesPerSecond: deps.options.copyBytesPerSecond,
-        progressIntervalMs: deps.options.progressIntervalMs,
-        signal,
-        onProgress: (p) => {
-          job.updateProgress(p.percent).catch((error: unknown) => {
-            deps.logger.debug({ cid, jobId, err: error }, 'progress update failed');
-          });
-        },
-      });
+      file = await moveFile(moveOptions(fromLevel, toLevel, filename, job, signal));
     } catch (error) {
       // These failures leave both files as they were: the pending move is void, and a later
-      // job may decide afresh. Anything else keeps it, so the next attempt finishes this move.
+      // job may decide afresh. Anything else keeps it, so the next attempt finishes this move
+      // (a storage fault too: the job waits, then finishes it).
       if (error instanceof RelocationError && VOIDING_CODES.includes(error.code)) {
         await deps.journal.end(cid);
         if (error.code === 'FILE_MISSING') throw await withWhereabouts(error, levels, filename);
       }
-      throw error;
+      throw asStorageWait(error, fromLevel, toLevel);
     }
     let figures = resumed?.moved ?? { bytes: file.bytes, durationMs: file.durationMs };
     if (file.outcome === 'renamed' || file.outcome === 'copied') {
@@ -416,6 +557,12 @@ async function withWhereabouts(
   if (found.length === 0) return error;
   const detail = `${error.message.replace(/^FILE_MISSING: /, '')}; the file is at ${found.join(' and ')}, so MySQL and the tier directories disagree`;
   return new RelocationError('FILE_MISSING', detail, { cause: error });
+}
+
+/** True when `file` is `dir` or lies under it. */
+function isInside(file: string, dir: string): boolean {
+  const base = dir.endsWith('/') ? dir.slice(0, -1) : dir;
+  return file === base || file.startsWith(`${base}/`);
 }
 
 function findLevel(levels: readonly Level[], name: string): Level {

@@ -12,7 +12,15 @@
  * - `LEVEL_NOT_FOUND`: the content's level (or the target) is not in the level table.
  * - `INVALID_LEVELS`: the level table breaks I1.
  * - `STALE_COMMIT`: MySQL moved the content elsewhere while the file moved.
- * - `FS_DENIED`: the file system refused (permissions, read-only, name too long).
+ * - `FS_DENIED`: the file system refused the name (too long, a path component not a directory).
+ *
+ * Storage faults ({@link StorageFaultCode}) are not failures: the job waits and tries again.
+ * - `TIER_FULL`: no space (`ENOSPC`, `EDQUOT`, or `statfs` says the file cannot fit);
+ * - `TIER_READ_ONLY`: the tier's file system is read-only (`EROFS`);
+ * - `TIER_DENIED`: permission denied (`EACCES`, `EPERM`);
+ * - `TIER_IO_ERROR`: the disk reported an I/O error (`EIO`);
+ * - `TIER_UNAVAILABLE`: the tier directory is missing, is not the tier's (its marker is missing
+ *   or names another level or database), or its file system is gone (`ENODEV`, `ESTALE`, …).
  */
 export type RelocationErrorCode =
   | 'UNSAFE_FILENAME'
@@ -26,7 +34,20 @@ export type RelocationErrorCode =
   | 'LEVEL_NOT_FOUND'
   | 'INVALID_LEVELS'
   | 'STALE_COMMIT'
-  | 'FS_DENIED';
+  | 'FS_DENIED'
+  | StorageFaultCode;
+
+/** Storage faults: a move meeting one of them waits (delayed, with backoff) and never fails. */
+export const STORAGE_FAULT_CODES = [
+  'TIER_FULL',
+  'TIER_READ_ONLY',
+  'TIER_DENIED',
+  'TIER_IO_ERROR',
+  'TIER_UNAVAILABLE',
+] as const;
+
+/** A storage fault's code; see {@link RelocationErrorCode}. */
+export type StorageFaultCode = (typeof STORAGE_FAULT_CODES)[number];
 
 /** Codes whose jobs can never succeed by retrying: an operator has to act first. */
 const PERMANENT: ReadonlySet<RelocationErrorCode> = new Set<RelocationErrorCode>([
@@ -64,9 +85,6 @@ export class RelocationError extends Error {
 
 /** Node error codes that a retry will not fix: the operator has to change the file system. */
 const PERMANENT_FS_CODES: ReadonlySet<string> = new Set([
-  'EACCES',
-  'EPERM',
-  'EROFS',
   'ENAMETOOLONG',
   'ENOTDIR',
   'EISDIR',
@@ -86,4 +104,52 @@ export function errnoCode(error: unknown): string | undefined {
 export function isPermanentFsError(error: unknown): boolean {
   const code = errnoCode(error);
   return code !== undefined && PERMANENT_FS_CODES.has(code);
+}
+
+/** Node error codes that are storage faults, and the fault each one is. */
+const FAULT_BY_ERRNO: Readonly<Record<string, StorageFaultCode>> = Object.freeze({
+  ENOSPC: 'TIER_FULL',
+  EDQUOT: 'TIER_FULL',
+  EROFS: 'TIER_READ_ONLY',
+  EACCES: 'TIER_DENIED',
+  EPERM: 'TIER_DENIED',
+  EIO: 'TIER_IO_ERROR',
+  ENODEV: 'TIER_UNAVAILABLE',
+  ENXIO: 'TIER_UNAVAILABLE',
+  ESTALE: 'TIER_UNAVAILABLE',
+  ENOTCONN: 'TIER_UNAVAILABLE',
+  EHOSTDOWN: 'TIER_UNAVAILABLE',
+});
+
+/** A storage fault as the processor handles it: which fault, and the message to show. */
+export interface StorageFault {
+  code: StorageFaultCode;
+  /** The Node error code behind it (`ENOSPC`, …), if any. */
+  errno?: string;
+  /** The path the file system named, if any. */
+  path?: string;
+  message: string;
+}
+
+/**
+ * The storage fault `error` is (a {@link RelocationError} with a fault code, or a Node file-system
+ * error whose code is one), or `null` for anything else.
+ */
+export function storageFaultOf(error: unknown): StorageFault | null {
+  if (error instanceof RelocationError) {
+    return (STORAGE_FAULT_CODES as readonly string[]).includes(error.code)
+      ? { code: error.code as StorageFaultCode, message: error.message }
+      : null;
+  }
+  const errno = errnoCode(error);
+  const code = errno === undefined ? undefined : FAULT_BY_ERRNO[errno];
+  if (code === undefined) return null;
+  const file = (error as { path?: unknown }).path;
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    code,
+    ...(errno === undefined ? {} : { errno }),
+    ...(typeof file === 'string' ? { path: file } : {}),
+    message: `${code}: ${message}`,
+  };
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'bullmq';
-import { createDb, listLevels, type Database } from '@relocation/db';
+import { createDb, getDeploymentId, listLevels, type Database } from '@relocation/db';
 import {
   ContentCache,
   RELOCATION_KEEP_JOBS,
@@ -24,6 +24,7 @@ import {
 import { MoveJournal } from './move-journal.ts';
 import { createRelocateProcessor } from './relocate.processor.ts';
 import { startReconcileScheduler, type ReconcileScheduler } from './reconcile.scheduler.ts';
+import { TierGuard, type UnavailableTier } from './tier-guard.ts';
 
 /** The relocation worker's type. */
 export type RelocationWorker = Worker<RelocationJobData, RelocationResult, typeof RELOCATE_JOB>;
@@ -45,6 +46,8 @@ export interface RelocatorHandle {
   readonly metrics: RelocatorMetrics;
   /** The metrics server's port, or `null` when it is off. */
   readonly metricsPort: number | null;
+  /** The jobs this relocator is processing now (what a crash log names). */
+  activeJobs(): { jobId: string; cid: number }[];
   /**
    * Stops taking jobs, lets active moves finish within `shutdownTimeoutMs`, then aborts the
    * copies still running (their jobs retry elsewhere) and closes the metrics server, Redis and the
@@ -77,10 +80,20 @@ export async function startRelocator(
   const metrics = createRelocatorMetrics();
   const cache = new ContentCache(redis, { prefix: config.queuePrefix });
   const journal = new MoveJournal(redis, { prefix: config.queuePrefix });
+  const deployment = memoizeFor(() => getDeploymentId(db), config.tierCheckMs, options.now);
+  const guard = new TierGuard({
+    deployment,
+    logger,
+    cache,
+    metrics,
+    recheckMs: config.tierCheckMs,
+    ...(options.now ? { now: options.now } : {}),
+  });
   const processor = createRelocateProcessor({
     db,
     cache,
     journal,
+    guard,
     logger,
     metrics,
     ...(options.now ? { now: options.now } : {}),
@@ -89,10 +102,20 @@ export async function startRelocator(
       minResidenceMs: config.minResidenceMs,
       verifyChecksum: config.verifyChecksum,
       copyBytesPerSecond: config.copyBytesPerSecond,
+      faultRetryMaxMs: config.faultRetryMaxMs,
     },
   });
 
-  const worker: RelocationWorker = new Worker(RELOCATION_QUEUE, processor, {
+  const active = new Map<string, number>();
+  const tracked: typeof processor = async (job, token, signal) => {
+    active.set(job.id ?? '', job.data.cid);
+    try {
+      return await processor(job, token, signal);
+    } finally {
+      active.delete(job.id ?? '');
+    }
+  };
+  const worker: RelocationWorker = new Worker(RELOCATION_QUEUE, tracked, {
     connection: workerRedis,
     prefix: config.queuePrefix,
     ...RELOCATION_KEEP_JOBS,
@@ -120,8 +143,17 @@ export async function startRelocator(
   let closing: Promise<void> | null = null;
   let server: MetricsServer | null = null;
   let scheduler: ReconcileScheduler | null = null;
+  // Every tier is checked on a timer too, so readiness and `relocator_tier_up` show a lost disk
+  // before a move meets it.
+  const tierTimer = setInterval(() => {
+    listLevels(db)
+      .then((levels) => guard.checkAll(levels))
+      .catch((error: unknown) => logger.debug({ err: error }, 'tier check skipped'));
+  }, config.tierCheckMs);
+  tierTimer.unref();
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      clearInterval(tierTimer);
       logger.info({ timeoutMs: config.shutdownTimeoutMs }, 'relocator stopping: no new jobs');
       const closed = worker.close();
       let done = await settledWithin(closed, config.shutdownTimeoutMs);
@@ -164,13 +196,16 @@ export async function startRelocator(
         port: config.metricsPort,
         host: config.metricsHost,
         healthy: () => closing === null && worker.isRunning(),
+        ready: () => readiness(guard.unavailable()),
       });
     }
   } catch (error) {
     await close();
     throw error;
   }
-  void checkLevels(db, logger);
+  void checkLevels(db, logger).then(async () => {
+    await guard.checkAll(await listLevels(db)).catch(() => undefined);
+  });
   logger.info(
     {
       queue: RELOCATION_QUEUE,
@@ -182,7 +217,28 @@ export async function startRelocator(
     },
     'relocator started',
   );
-  return { worker, metrics, metricsPort: server?.port ?? null, close };
+  const activeJobs = () => [...active].map(([jobId, cid]) => ({ jobId, cid }));
+  return { worker, metrics, metricsPort: server?.port ?? null, activeJobs, close };
+}
+
+/** Ready unless a tier cannot be used; the body names each such tier and why. */
+function readiness(tiers: UnavailableTier[]): { ready: boolean; detail: Record<string, unknown> } {
+  return { ready: tiers.length === 0, detail: { tiers } };
+}
+
+/**
+ * Calls `load` at most once per `ttlMs` (its last success is reused); a failure is not kept, so
+ * the next call tries again.
+ */
+function memoizeFor<T>(load: () => Promise<T>, ttlMs: number, now = Date.now): () => Promise<T> {
+  let cached: { value: T; at: number } | null = null;
+  return async () => {
+    const at = now();
+    if (cached && at - cached.at < ttlMs) return cached.value;
+    const value = await load();
+    cached = { value, at };
+    return value;
+  };
 }
 
 /** Warns at start-up when MySQL is unreachable or the level table breaks I1 (jobs would fail). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RelocationError } from './relocation-error.ts';
-import { filenameProblem, resolveInTier } from './tier-path.ts';
+import { resolveInTier } from './tier-path.ts';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -13,7 +13,7 @@ function codeOf(fn: () => unknown): string | undefined {
 }
 
 describe('resolveInTier', () => {
-  it.each(['a.mp4', 'movie 1.mp4', '.hidden', 'x', 'ünïcödé.mkv', 'a.b.c'])(
+  it.each(['a.mp4', 'movie 1.mp4', 'x', 'ünïcödé.mkv', 'a.b.c'])(
     'resolves the plain name %j to a direct child of the tier directory',
     (name) => {
       expect(resolveInTier('/srv/tiers/bronze', name)).toBe(`/srv/tiers/bronze/${name}`);
@@ -38,16 +38,13 @@ describe('resolveInTier', () => {
     ['temp marker', 'x.mp4.relocating-1'],
     ['too long', 'x'.repeat(256)],
     ['too long in bytes', 'é'.repeat(128)],
+    ['hidden', '.hidden'],
+    ['bidi override', 'a\u202Eb.mp4'],
   ])('refuses a %s name with UNSAFE_FILENAME', (_label, name) => {
-    expect(filenameProblem(name)).not.toBeNull();
     expect(codeOf(() => resolveInTier('/srv/tiers/bronze', name))).toBe('UNSAFE_FILENAME');
   });
 
-  it('accepts a name of exactly 255 bytes', () => {
-    expect(filenameProblem('x'.repeat(255))).toBeNull();
-  });
-
-  it.each(['relative/dir', 'srv/x', '/srv/../etc', '/srv/./x', '/srv/x\0y', ''])(
+  it.each(['relative/dir', 'srv/x', '/srv/../etc', '/srv/./x', '/srv//x', '/srv/x\0y', '', '/'])(
     'refuses the tier directory %j with UNSAFE_PATH',
     (dir) => {
       expect(codeOf(() => resolveInTier(dir, 'a.mp4'))).toBe('UNSAFE_PATH');

@@ -1,35 +1,12 @@
 import path from 'node:path';
+import { filenameProblem, tierPathKey, tierPathProblem } from '@relocation/contract';
 import { RelocationError } from './relocation-error.ts';
-
-/** Longest file name in bytes most file systems accept (`NAME_MAX`). */
-export const MAX_FILENAME_BYTES = 255;
-
-/** Marks the relocator's temporary copies; a content's file name may never contain it. */
-export const TEMP_MARKER = '.relocating-';
-
-/**
- * Why `filename` is not a plain base name the relocator may touch, or `null` when it is.
- *
- * Refused: empty, `.`/`..` or any `..`, `/`, `\`, NUL or other control characters, more than
- * {@link MAX_FILENAME_BYTES} bytes, and names containing the temporary-copy marker.
- */
-export function filenameProblem(filename: string): string | null {
-  if (filename.length === 0) return 'is empty';
-  if (filename.includes('..') || filename === '.') return 'contains ".."';
-  if (filename.includes('/') || filename.includes('\\')) return 'contains a path separator';
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(filename)) return 'contains NUL or a control character';
-  if (Buffer.byteLength(filename) > MAX_FILENAME_BYTES) {
-    return `is longer than ${MAX_FILENAME_BYTES} bytes`;
-  }
-  if (filename.includes(TEMP_MARKER)) return `contains "${TEMP_MARKER}" (reserved for copies)`;
-  return null;
-}
 
 /**
  * Resolves `filename` inside the tier directory `tierDir` and proves the result is a direct child
- * of it. Throws `UNSAFE_PATH` for a tier directory that is not absolute and normalised, and
- * `UNSAFE_FILENAME` for a name that could escape it; touches nothing either way.
+ * of it. Throws `UNSAFE_PATH` for a tier directory that breaks the tier-path rule and
+ * `UNSAFE_FILENAME` for a name that breaks the file-name rule (both from `@relocation/contract`,
+ * the rules the gateway applies too); touches nothing either way.
  */
 export function resolveInTier(tierDir: string, filename: string): string {
   const dir = assertTierDir(tierDir);
@@ -50,18 +27,14 @@ export function resolveInTier(tierDir: string, filename: string): string {
   return resolved;
 }
 
-/** Checks a tier directory is an absolute, normalised path without NUL; returns it. */
+/** Checks a tier directory against the tier-path rule; returns it without a trailing `/`. */
 export function assertTierDir(tierDir: string): string {
-  const ok =
-    path.isAbsolute(tierDir) &&
-    !tierDir.includes('\0') &&
-    tierDir.split('/').every((segment) => segment !== '..' && segment !== '.');
-  if (!ok) {
+  const problem = tierPathProblem(tierDir);
+  if (problem !== null) {
     throw new RelocationError(
       'UNSAFE_PATH',
-      `tier directory ${JSON.stringify(tierDir)} must be an absolute path without "." or ".." segments`,
+      `tier directory ${JSON.stringify(tierDir)} ${problem}`,
     );
   }
-  const resolved = path.resolve(tierDir);
-  return resolved;
+  return tierPathKey(tierDir);
 }

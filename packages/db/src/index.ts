@@ -8,6 +8,7 @@ export { commitRelocation } from './queries/commit-relocation.ts';
 export type { CommitResult, RelocationCommit } from './queries/commit-relocation.ts';
 export { getContent, insertContent, listContents } from './queries/contents.ts';
 export type { NewContentInput } from './queries/contents.ts';
+export { getDeploymentId } from './queries/deployment.ts';
 export { getContentHistory } from './queries/history.ts';
 export { listLevels, replaceLevels, toLevel } from './queries/levels.ts';
 export { SAMPLE_CONTENTS, seedIfEmpty, seedLevels } from './seed.ts';

@@ -40,11 +40,23 @@ export interface UpdateHistoryTable {
   duration_ms: number | null;
 }
 
+/**
+ * The database's identity (one row, `singleton = 1`): a UUID made with the database, carried by
+ * the Redis cache, the move journal and every tier marker so that none of them is ever used with
+ * another database (I7).
+ */
+export interface DeploymentTable {
+  singleton: ColumnType<number, number | undefined, never>;
+  id: string;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
 /** The database as Kysely sees it. */
 export interface Database {
   level: LevelTable;
   contents: ContentsTable;
   update_history: UpdateHistoryTable;
+  deployment: DeploymentTable;
 }
 
 export type LevelRow = Selectable<LevelTable>;

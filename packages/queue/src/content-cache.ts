@@ -31,6 +31,16 @@ export type RecordCountResult =
       pendingJobId: string | null;
     };
 
+const HOLD_FIELD = 'hold';
+
+function parseJson<T>(text: string): T | null {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return null;
+  }
+}
+
 function toRecordCountResult([level, filename, version, jobId]: [
   string | null,
   string | null,
@@ -40,6 +50,37 @@ function toRecordCountResult([level, filename, version, jobId]: [
   const levelsVersion = Number(version);
   if (level === null) return { kind: 'miss', levelsVersion };
   return { kind: 'hit', level, filename: filename ?? '', levelsVersion, pendingJobId: jobId };
+}
+
+/**
+ * Why a cid's move is waiting instead of running: a storage fault (a full, read-only, missing or
+ * failing tier disk). The relocator records it when it delays the job and clears it when the
+ * move goes on; the gateway shows it in `GET /v1/contents/:cid`.
+ */
+export interface MoveHold {
+  /** `TIER_FULL`, `TIER_READ_ONLY`, `TIER_DENIED`, `TIER_IO_ERROR` or `TIER_UNAVAILABLE`. */
+  code: string;
+  /** What is wrong and what frees the move, for an operator. */
+  message: string;
+  /** The level whose disk is at fault, when known. */
+  level: string | null;
+  /** Epoch ms of the first wait of this run of faults. */
+  since: number;
+  /** Epoch ms at which the job tries again. */
+  retryAt: number;
+}
+
+/** A tier directory's state as the relocators last saw it (`GET /v1/levels` shows it). */
+export interface TierStatus {
+  /** True while the directory is present, marked for this level and database, and usable. */
+  ok: boolean;
+  /** Fault code when not ok (`TIER_UNAVAILABLE`, …). */
+  code: string | null;
+  message: string | null;
+  /** Epoch ms of the check. */
+  checkedAt: number;
+  /** The last storage fault a move met on this tier, if any. */
+  lastFault: { code: string; message: string; at: number } | null;
 }
 
 /** A cid's cache entry. */
@@ -52,6 +93,8 @@ export interface CachedContent {
   countAt: number | null;
   /** Id of the last relocation job that started for the cid. */
   lastJobId: string | null;
+  /** Why its move waits, while it does. */
+  hold: MoveHold | null;
 }
 
 /**
@@ -59,8 +102,9 @@ export interface CachedContent {
  * from MySQL on a miss, overwritten by the relocator after each commit), the latest count posted
  * for it, and the level table with a version number that changes when operators replace it.
  *
- * Keys: `<prefix>:relocation-cache:cid:<cid>` (hash: level, file, count, countAt, lastJob),
- * `<prefix>:relocation-cache:levels` (JSON) and `…:levels:v` (integer). With a hash-tag prefix
+ * Keys: `<prefix>:relocation-cache:cid:<cid>` (hash: level, file, count, countAt, lastJob, hold),
+ * `<prefix>:relocation-cache:levels` (JSON), `…:levels:v` (integer) and `…:tiers` (hash: level →
+ * {@link TierStatus} JSON). With a hash-tag prefix
  * such as `{relocation}` every key of a post lives in one Redis Cluster slot.
  */
 export class ContentCache {
@@ -146,9 +190,54 @@ export class ContentCache {
     return filled === 1;
   }
 
-  /** Overwrites a cid's tier and file name; the relocator calls it after each commit. */
+  /**
+   * Overwrites a cid's tier and file name, and clears its hold (its move is no longer waiting);
+   * the relocator calls it after each decision that is not a wait.
+   */
   async setContent(cid: number, content: { level: string; filename: string }): Promise<void> {
-    await this.#redis.hset(this.cidKey(cid), 'level', content.level, 'file', content.filename);
+    const key = this.cidKey(cid);
+    const results = await this.#redis
+      .multi()
+      .hset(key, 'level', content.level, 'file', content.filename)
+      .hdel(key, HOLD_FIELD)
+      .exec();
+    const failed = results?.find(([error]) => error !== null);
+    if (!results || failed) throw failed?.[0] ?? new Error('updating the content cache failed');
+  }
+
+  /** Records why a cid's move waits (see {@link MoveHold}). */
+  async setHold(cid: number, hold: MoveHold): Promise<void> {
+    await this.#redis.hset(this.cidKey(cid), HOLD_FIELD, JSON.stringify(hold));
+  }
+
+  /** Forgets a cid's hold (its move goes on, or failed for another reason). */
+  async clearHold(cid: number): Promise<void> {
+    await this.#redis.hdel(this.cidKey(cid), HOLD_FIELD);
+  }
+
+  /** The hash field of a cid's entry that holds its {@link MoveHold} (JSON). */
+  get holdField(): string {
+    return HOLD_FIELD;
+  }
+
+  get #tiersKey(): string {
+    return `${this.#prefix}:tiers`;
+  }
+
+  /** Publishes a tier's state (relocators call it after each check). */
+  async setTierStatus(level: string, status: TierStatus): Promise<void> {
+    await this.#redis.hset(this.#tiersKey, level, JSON.stringify(status));
+  }
+
+  /** Every tier's last published state, by level name. */
+  async readTierStatus(): Promise<Record<string, TierStatus>> {
+    const raw = await this.#redis.hgetall(this.#tiersKey);
+    const out: Record<string, TierStatus> = {};
+    for (const [level, json] of Object.entries(raw)) {
+      const parsed = parseJson<TierStatus>(json);
+      if (parsed) out[level] = parsed;
+    }
+    return out;
   }
 
   /** Records the job that started relocating a cid (for `/update_sentence` and state). */
@@ -166,6 +255,7 @@ export class ContentCache {
       count: h.count === undefined ? null : Number(h.count),
       countAt: h.countAt === undefined ? null : Number(h.countAt),
       lastJobId: h.lastJob ?? null,
+      hold: h[HOLD_FIELD] === undefined ? null : parseJson<MoveHold>(h[HOLD_FIELD]),
     };
   }
 

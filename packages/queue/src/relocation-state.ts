@@ -1,29 +1,37 @@
 import type { RelocationQueue } from './enqueue.ts';
-import type { ContentCache } from './content-cache.ts';
+import type { ContentCache, MoveHold } from './content-cache.ts';
 import { dedupId } from './constants.ts';
 
 /** Where a cid's relocation stands. */
 export type RelocationStatus =
   | { state: 'idle'; jobId: string | null }
   | { state: 'queued' | 'active'; jobId: string; target: string | null }
+  | { state: 'waiting'; jobId: string; target: string | null; hold: MoveHold }
   | { state: 'failed'; jobId: string; target: string | null; error: string };
 
 /**
  * Reads a cid's relocation state from BullMQ: the job holding the cid's deduplication key
- * (waiting, delayed or active), else the last job that ran for it if it failed, else idle.
+ * (waiting, delayed or active; a delayed job with a hold on the cid is `waiting` out a storage
+ * fault), else the last job that ran for it if it failed, else idle.
  */
 export async function getRelocationStatus(
   queue: RelocationQueue,
   cache: ContentCache,
   cid: number,
 ): Promise<RelocationStatus> {
-  const pendingId = await queue.getDeduplicationJobId(dedupId(cid));
+  const [pendingId, cached] = await Promise.all([
+    queue.getDeduplicationJobId(dedupId(cid)),
+    cache.get(cid),
+  ]);
   if (pendingId) {
     const job = await queue.getJob(pendingId);
     if (job) {
       const state = await job.getState();
       const target = job.data.target ?? null;
       if (state === 'active') return { state: 'active', jobId: pendingId, target };
+      if (state === 'delayed' && cached?.hold) {
+        return { state: 'waiting', jobId: pendingId, target, hold: cached.hold };
+      }
       if (
         state === 'waiting' ||
         state === 'delayed' ||
@@ -34,7 +42,6 @@ export async function getRelocationStatus(
       }
     }
   }
-  const cached = await cache.get(cid);
   const lastJobId = cached?.lastJobId ?? null;
   if (lastJobId) {
     const job = await queue.getJob(lastJobId);

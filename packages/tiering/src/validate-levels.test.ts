@@ -75,9 +75,9 @@ const RULE_CASES: RuleCase[] = [
   {
     rule: 'duplicate-path',
     title: 'refuses two levels sharing a directory',
-    levels: [BRONZE, SILVER, { ...GOLD, path: '/data//silver/' }],
+    levels: [BRONZE, SILVER, { ...GOLD, path: '/data/silver/' }],
     level: 'gold',
-    message: /^level "gold": path "\/data\/\/silver\/" is also the directory of "silver"/,
+    message: /^level "gold": path "\/data\/silver\/" is also the directory of "silver"/,
   },
   {
     rule: 'invalid-name',
@@ -91,7 +91,7 @@ const RULE_CASES: RuleCase[] = [
     title: 'refuses a relative path',
     levels: [BRONZE, SILVER, { ...GOLD, path: 'data/gold' }],
     level: 'gold',
-    message: /^level "gold": path "data\/gold" must be an absolute POSIX path/,
+    message: /^level "gold": path "data\/gold" must be an absolute path/,
   },
   {
     rule: 'invalid-count',
@@ -159,6 +159,19 @@ describe('validateLevels', () => {
     for (const order of permutations(broken)) {
       expect(validateLevels(order)).toEqual(expected);
     }
+  });
+
+  it.each([
+    ['/data/./gold', /must not contain '\.' or '\.\.' segments/],
+    ['/data/../gold', /must not contain '\.' or '\.\.' segments/],
+    ['/data//gold', /must not contain '\/\/'/],
+    ['/', /must not be the root directory/],
+  ])('refuses the path %s, which the relocator could not use', (bad, message) => {
+    const result = validateLevels([BRONZE, SILVER, { ...GOLD, path: bad }]);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors.map((e) => e.rule)).toEqual(['invalid-path']);
+    expect(result.errors[0]?.message).toMatch(message);
   });
 
   it('has one case below for every rule', () => {

@@ -1,3 +1,4 @@
+import { tierPathKey, tierPathProblem } from '@relocation/contract';
 import { InvalidLevelsError } from './invalid-levels-error.ts';
 import type { Level } from './level.ts';
 import type { LevelRule, LevelRuleViolation } from './level-rule.ts';
@@ -19,7 +20,7 @@ const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
  * Sorted by `minCount`, the levels must start at 0 and follow each other with no gap and no
  * overlap; only the last may be unbounded (a bounded top tier is fine: counts above it go to
  * the top tier). Names are unique, 1–64 characters of `[A-Za-z0-9_-]`; paths are distinct
- * absolute POSIX directories with no `..` segment or NUL; counts are non-negative safe integers
+ * tier paths (`tierPathProblem` of `@relocation/contract`: absolute, in normal form); counts are non-negative safe integers
  * with `minCount <= maxCount`. Every problem is reported, in an order that does not depend on
  * the input order. Gap, overlap and start checks run only once every level's counts are valid.
  */
@@ -73,14 +74,9 @@ function checkLevel(level: Level): LevelRuleViolation[] {
       ),
     );
   }
-  if (!isValidPath(level.path)) {
-    errors.push(
-      violation(
-        level,
-        'invalid-path',
-        `${at}: path ${show(level.path)} must be an absolute POSIX path (starting with '/') without '..' segments or NUL`,
-      ),
-    );
+  const pathProblem = tierPathProblem(level.path);
+  if (pathProblem !== null) {
+    errors.push(violation(level, 'invalid-path', `${at}: path ${show(level.path)} ${pathProblem}`));
   }
   const minValid = isCount(level.minCount);
   const maxValid = level.maxCount === null || isCount(level.maxCount);
@@ -136,8 +132,9 @@ function checkUniquePaths(sorted: readonly Level[]): LevelRuleViolation[] {
   const owners = new Map<string, Level>();
   const errors: LevelRuleViolation[] = [];
   for (const level of sorted) {
-    if (!isValidPath(level.path)) continue;
-    const key = normalizePath(level.path);
+    if (tierPathProblem(level.path) !== null) continue;
+    // Valid tier paths are in normal form: only the optional trailing '/' tells two spellings apart.
+    const key = tierPathKey(level.path);
     const owner = owners.get(key);
     if (owner === undefined) {
       owners.set(key, level);
@@ -245,23 +242,6 @@ function isCount(value: unknown): value is number {
 
 function isValidName(name: unknown): boolean {
   return typeof name === 'string' && NAME_PATTERN.test(name);
-}
-
-function isValidPath(path: unknown): path is string {
-  return (
-    typeof path === 'string' &&
-    path.startsWith('/') &&
-    !path.includes('\0') &&
-    !path.split('/').includes('..')
-  );
-}
-
-/** `/data//bronze/./` and `/data/bronze` name the same directory. */
-function normalizePath(path: string): string {
-  return `/${path
-    .split('/')
-    .filter((segment) => segment !== '' && segment !== '.')
-    .join('/')}`;
 }
 
 function label(level: Level): string {

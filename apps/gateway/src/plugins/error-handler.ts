@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError, toAppError } from '../errors.ts';
+import { AppError, retryAfterSeconds, toAppError } from '../errors.ts';
 import type { PostOutcome } from './metrics.ts';
 
 declare module 'fastify' {
@@ -19,8 +19,9 @@ function postOutcome(error: AppError): PostOutcome {
 
 /**
  * Answers a request with `error` in the gateway's one error shape
- * (`{ statusCode, code, error, message }`), counting it in the metrics and logging 5xx with
- * their cause. Returns the reply so hooks can `return sendError(...)`.
+ * (`{ statusCode, code, error, message }`), with a `Retry-After` header for the codes that have
+ * one, counting it in the metrics and logging 5xx with their cause. Returns the reply so hooks
+ * can `return sendError(...)`.
  */
 export function sendError(
   request: FastifyRequest,
@@ -37,6 +38,8 @@ export function sendError(
   } else {
     request.log.info({ code: error.code, statusCode: error.statusCode }, error.message);
   }
+  const retryAfter = retryAfterSeconds(error.code);
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
   return reply.code(error.statusCode).type('application/json; charset=utf-8').send(error.toBody());
 }
 

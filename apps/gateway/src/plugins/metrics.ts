@@ -1,3 +1,4 @@
+import { readRedisCondition } from '@relocation/queue';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -20,6 +21,9 @@ export const JOB_STATES = [
   'failed',
   'waiting-children',
 ] as const;
+
+/** Conditions reported by `gateway_redis_condition` (Redis answers but refuses writes). */
+export const REDIS_CONDITIONS = ['full', 'readonly'] as const;
 
 // States of jobs that wait to run: the queue depth.
 const DEPTH_STATES = ['waiting', 'prioritized', 'delayed'] as const;
@@ -104,6 +108,28 @@ function metrics(app: FastifyInstance, _options: unknown, done: () => void): voi
     },
   });
 
+  new Gauge({
+    name: 'gateway_redis_condition',
+    help: 'Redis refuses writes: 1 for the condition it is in (full: maxmemory reached under noeviction; readonly: a replica), else 0 (read with INFO on each scrape; no samples while Redis is down)',
+    labelNames: ['condition'] as const,
+    registers: [registry],
+    async collect() {
+      const { redis } = app.gateway;
+      const current =
+        redis.status === 'ready'
+          ? await readRedisCondition(redis).catch((error: unknown) => {
+              app.log.warn({ err: error }, 'reading the Redis condition for /metrics failed');
+              return null;
+            })
+          : null;
+      this.reset();
+      if (current === null) return;
+      for (const condition of REDIS_CONDITIONS) {
+        this.set({ condition }, current.kind === condition ? 1 : 0);
+      }
+    },
+  });
+
   const duration = new Histogram({
     name: 'gateway_http_request_duration_seconds',
     help: 'HTTP request duration in seconds by method, route and status code',
@@ -143,7 +169,8 @@ function metrics(app: FastifyInstance, _options: unknown, done: () => void): voi
 
 /**
  * Prometheus metrics at `GET /metrics`, in a registry of this app instance: posts by outcome,
- * relocation jobs by state and the queue depth (read from BullMQ on scrape), errors by code,
+ * relocation jobs by state and the queue depth (read from BullMQ on scrape), whether Redis is
+ * full or read-only (read with INFO on scrape), errors by code,
  * HTTP request durations, and Node's default process metrics, all prefixed `gateway_`.
  */
 export const metricsPlugin = fp(metrics, {

@@ -93,6 +93,16 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
           jobId: relocation.jobId,
           target: relocation.state === 'idle' ? null : relocation.target,
           error: relocation.state === 'failed' ? relocation.error : null,
+          hold:
+            relocation.state === 'waiting'
+              ? {
+                  code: relocation.hold.code,
+                  message: relocation.hold.message,
+                  level: relocation.hold.level,
+                  since: toIso(new Date(relocation.hold.since)),
+                  retryAt: toIso(new Date(relocation.hold.retryAt)),
+                }
+              : null,
         },
       };
     },

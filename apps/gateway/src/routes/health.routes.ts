@@ -1,3 +1,4 @@
+import { readRedisCondition, type RedisCondition } from '@relocation/queue';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { sql } from 'kysely';
 import { AppError } from '../errors.ts';
@@ -7,20 +8,40 @@ import { withTimeout } from '../services/backends.ts';
 /** How long `/readyz` waits for each dependency, in milliseconds. */
 export const READY_TIMEOUT_MS = 2000;
 
-async function check(probe: () => Promise<unknown>): Promise<string | null> {
+/** What a dependency answered within {@link READY_TIMEOUT_MS}, or why it did not. */
+type Probed<T> = { answer: T } | { down: string };
+
+async function check<T>(probe: () => Promise<T>): Promise<Probed<T>> {
   try {
-    await withTimeout(
+    const answer = await withTimeout(
       probe(),
       READY_TIMEOUT_MS,
       () => new Error(`no answer within ${READY_TIMEOUT_MS} ms`),
     );
-    return null;
+    return { answer };
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return { down: error instanceof Error ? error.message : String(error) };
   }
 }
 
-/** `GET /healthz` (the process is alive) and `GET /readyz` (Redis and MySQL answer). */
+/** Why Redis cannot take posts, or `null` when it answers and accepts writes. */
+function redisProblem(probed: Probed<RedisCondition>): string | null {
+  if ('down' in probed) return `redis is down (${probed.down})`;
+  const condition = probed.answer;
+  switch (condition.kind) {
+    case 'ok':
+      return null;
+    case 'full':
+      return `redis is full (used ${condition.usedMemoryBytes} of maxmemory ${condition.maxmemoryBytes} bytes)`;
+    case 'readonly':
+      return 'redis is read-only (a replica)';
+  }
+}
+
+/**
+ * `GET /healthz` (the process is alive) and `GET /readyz` (Redis answers and accepts writes, MySQL
+ * answers).
+ */
 export const healthRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
   app.get(
     '/healthz',
@@ -38,24 +59,26 @@ export const healthRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
     '/readyz',
     {
       schema: {
-        summary: 'Readiness: Redis PING and MySQL `select 1`',
-        description: '503 NOT_READY names the dependency that is down.',
+        summary: 'Readiness: Redis INFO and MySQL `select 1`',
+        description:
+          '503 NOT_READY names each problem: `redis is down (…)`, `redis is full (used X of maxmemory Y bytes)` (maxmemory reached under noeviction), `redis is read-only (a replica)`, `mysql is down (…)`.',
         tags: ['operations'],
         response: { 200: readyResponse, 503: errorResponse },
       },
     },
     async () => {
       const { redis, db } = app.gateway;
-      const [redisProblem, databaseProblem] = await Promise.all([
-        check(() => redis.ping()),
+      // One INFO round trip both proves Redis answers and says whether it takes writes.
+      const [redisState, databaseState] = await Promise.all([
+        check(() => readRedisCondition(redis)),
         check(() => sql`select 1`.execute(db)),
       ]);
-      if (redisProblem !== null || databaseProblem !== null) {
-        const down = [
-          redisProblem === null ? null : `redis is down (${redisProblem})`,
-          databaseProblem === null ? null : `mysql is down (${databaseProblem})`,
-        ].filter((line) => line !== null);
-        throw new AppError('NOT_READY', `not ready: ${down.join('; ')}`);
+      const problems = [
+        redisProblem(redisState),
+        'down' in databaseState ? `mysql is down (${databaseState.down})` : null,
+      ].filter((line) => line !== null);
+      if (problems.length > 0) {
+        throw new AppError('NOT_READY', `not ready: ${problems.join('; ')}`);
       }
       return {
         status: 'ready' as const,

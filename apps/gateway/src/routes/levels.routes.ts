@@ -1,8 +1,32 @@
 import { listLevels } from '@relocation/db';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { fromDatabase } from '../errors.ts';
+import type { TierStatus } from '@relocation/queue';
+import { assertValidLevels } from '@relocation/tiering';
+import { fromDatabase, fromRedis } from '../errors.ts';
 import { adminAuthPlugin } from '../plugins/admin-auth.ts';
-import { errorResponse, levelsBody, levelsResponse } from '../schemas.ts';
+import { errorResponse, levelsBody, levelsQuery, levelsResponse } from '../schemas.ts';
+import { prepareTierDirs } from '../services/tier-dirs.ts';
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** A tier's published state as `GET /v1/levels` shows it (ISO times). */
+function tierBody(status: TierStatus) {
+  return {
+    ok: status.ok,
+    code: status.code,
+    message: status.message,
+    checkedAt: iso(status.checkedAt),
+    lastFault: status.lastFault
+      ? {
+          code: status.lastFault.code,
+          message: status.lastFault.message,
+          at: iso(status.lastFault.at),
+        }
+      : null,
+  };
+}
 
 /**
  * `GET /v1/levels` (the tier table, public) and `PUT /v1/levels` (replace it atomically; admin
@@ -14,13 +38,22 @@ export const levelsRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Read the tier table',
+        description:
+          'The levels, and under `tiers` each tier directory as the relocators last checked it (missing, unmarked, or the last storage fault a move met there).',
         tags: ['levels'],
         response: { 200: levelsResponse, 503: errorResponse },
       },
     },
     async () => {
       const levels = await fromDatabase(() => listLevels(app.gateway.db));
-      return { levels, version: app.gateway.levels.current?.version ?? null };
+      const published = await fromRedis(() => app.gateway.cache.readTierStatus());
+      const tiers = Object.fromEntries(
+        levels.flatMap((l) => {
+          const status = published[l.name];
+          return status ? [[l.name, tierBody(status)]] : [];
+        }),
+      );
+      return { levels, version: app.gateway.levels.current?.version ?? null, tiers };
     },
   );
 
@@ -32,9 +65,10 @@ export const levelsRoutes: FastifyPluginAsyncZod = async (app) => {
         schema: {
           summary: 'Replace the tier table (admin)',
           description:
-            'Atomically replaces the whole table. It must partition the counts: start at 0, no gap, no overlap, only the last level unbounded, unique names and absolute paths (400 INVALID_LEVELS names each level and rule). A level that contents still sit on cannot be removed (409 LEVEL_IN_USE). Every gateway uses the new table from its next post.',
+            "Atomically replaces the whole table. It must partition the counts: start at 0, no gap, no overlap, only the last level unbounded, unique names and absolute paths in normal form (400 INVALID_LEVELS names each level and rule). Each level's directory must be its tier: existing and holding the marker of its level and this database; a missing or unmarked directory is refused (409 TIER_UNAVAILABLE) unless `?create=true`, which creates it and writes its marker. A level that contents still sit on cannot be removed (409 LEVEL_IN_USE). Every gateway uses the new table from its next post.",
           tags: ['levels'],
           security: [{ adminBasicAuth: [] }],
+          querystring: levelsQuery,
           body: levelsBody,
           response: {
             200: levelsResponse,
@@ -46,6 +80,20 @@ export const levelsRoutes: FastifyPluginAsyncZod = async (app) => {
         },
       },
       async (request) => {
+        // Rules first (400), then the directories (409), then MySQL: a refused table changes
+        // nothing, on disk or in the database.
+        const valid = assertValidLevels(request.body.levels);
+        const plans = await prepareTierDirs(app.gateway.db, valid, {
+          create: request.query.create,
+        });
+        for (const plan of plans) {
+          if (plan.action !== 'ready') {
+            request.log.info(
+              { level: plan.level, path: plan.path, action: plan.action },
+              'tier directory prepared',
+            );
+          }
+        }
         const snapshot = await app.gateway.levels.replace(request.body.levels);
         request.log.info(
           { levels: snapshot.levels.map((l) => l.name), version: snapshot.version },

@@ -4,6 +4,7 @@ import * as createContents from './0002-create-contents.ts';
 import * as createUpdateHistory from './0003-create-update-history.ts';
 import * as indexHistoryCid from './0004-index-history-cid.ts';
 import * as uniqueFilename from './0005-unique-filename.ts';
+import * as createDeployment from './0006-create-deployment.ts';
 
 /**
  * Every migration, by name; names sort in the order they run.
@@ -15,4 +16,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0003-create-update-history': createUpdateHistory,
   '0004-index-history-cid': indexHistoryCid,
   '0005-unique-filename': uniqueFilename,
+  '0006-create-deployment': createDeployment,
 });
