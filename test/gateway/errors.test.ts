@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -8,6 +7,7 @@ import {
   buildGateway,
   eventually,
   form,
+  freePort,
   json,
   openServices,
   type Gateway,
@@ -30,17 +30,6 @@ function expectError(
   expect(body).toMatchObject({ statusCode: status, code });
   expect(res.body).not.toMatch(/\n\s+at /);
   if (message) expect(body.message).toMatch(message);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 /** True when a Redis server answers PING on `port`. */

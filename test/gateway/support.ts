@@ -1,7 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
-import os from 'node:os';
 import {
   commitRelocation,
   createDb,
@@ -346,83 +342,7 @@ export async function jobCompleted(
   await job.waitUntilFinished(events, ms);
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+export { freePort } from '../support/net.ts';
 
-/** A `redis-server` child of the test, on a port of its own, with nothing persisted. */
-export interface RedisServer {
-  port: number;
-  url: string;
-  /** A connection for the test itself (CONFIG, INFO, filling). */
-  client: Redis;
-  child: ChildProcess;
-  /** Closes the client and kills the server (safe to call twice). */
-  stop(): Promise<void>;
-}
-
-/**
- * Starts `redis-server` on a free port with `--save '' --appendonly no` plus `args`, and resolves
- * once it answers PING.
- */
-export async function startRedisServer(args: string[] = []): Promise<RedisServer> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      os.tmpdir(),
-      ...args,
-    ],
-    { stdio: 'ignore' },
-  );
-  const exited = once(child, 'exit');
-  // Reconnects every 50 ms until the server listens.
-  const client = new Redis({
-    port,
-    host: '127.0.0.1',
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => 50,
-  });
-  client.on('error', () => undefined);
-  const stop = async (): Promise<void> => {
-    client.disconnect();
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  };
-  try {
-    await eventually(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-        return client.ping().then(
-          (reply) => reply === 'PONG',
-          () => false,
-        );
-      },
-      10_000,
-      `redis-server on port ${port} to answer`,
-    );
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { port, url: `redis://127.0.0.1:${port}`, client, child, stop };
-}
+export { startRedisServer } from '../support/redis-server.ts';
+export type { RedisServer } from '../support/redis-server.ts';

@@ -3,12 +3,15 @@ import { link, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import {
   RelocationError,
+  errnoCode,
   moveFile,
+  storageFaultOf,
   sha256File,
   tempPrefix,
   type MoveProgress,
 } from '@relocation/relocator';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { cannotMount, mountTmpfs, unmount } from '../support/mounts.ts';
 import {
   createScratch,
   crossesFilesystems,
@@ -368,5 +371,53 @@ describe('moveFile refuses what it must not touch', () => {
     expect(await readFile(target, 'utf8')).toBe('secret');
     expect(await list(dirs.a)).toEqual(['x.mp4']);
     expect(await list(dirs.c)).toEqual([]);
+  });
+});
+
+const mountSkip = await cannotMount();
+
+describe.skipIf(mountSkip !== null)('moveFile into a full disk', () => {
+  let full: string;
+  beforeEach(async () => {
+    full = path.join(dirs.outsideShm, 'small');
+    await mountTmpfs(full, 4);
+  });
+  afterEach(async () => {
+    await unmount(full);
+  });
+
+  it('rejects with ENOSPC when a write fails mid-copy, removes its temporary file and keeps the source (no unhandled rejection)', async () => {
+    const source = path.join(dirs.a, 'd.mp4');
+    const digest = await writeSeededFile(source, 10 * 1024 * 1024, 'enospc');
+    // Without the free-space check the copy loop itself meets ENOSPC: a write fails while the
+    // next read is awaited, which once crashed the process with an unhandled rejection.
+    const error = await moveFile({
+      sourceDir: dirs.a,
+      destDir: full,
+      filename: 'd.mp4',
+      checkFreeSpace: false,
+      chunkBytes: 256 * 1024,
+      // Throttled, so the loop sleeps while a write is in flight: the failing write settles
+      // while nothing awaits it, every time.
+      bytesPerSecond: 40 * 1024 * 1024,
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(errnoCode(error)).toBe('ENOSPC');
+    expect(storageFaultOf(error)).toMatchObject({ code: 'TIER_FULL', errno: 'ENOSPC' });
+    expect(await list(full)).toEqual([]);
+    expect(await sha256File(source)).toBe(digest);
+  });
+
+  it('refuses up front with TIER_FULL, writing nothing, when the file cannot fit', async () => {
+    const source = path.join(dirs.a, 'd.mp4');
+    const digest = await writeSeededFile(source, 10 * 1024 * 1024, 'enospc');
+    const error = await errorOf(moveFile({ sourceDir: dirs.a, destDir: full, filename: 'd.mp4' }));
+    expect(error.code).toBe('TIER_FULL');
+    expect(error.message).toMatch(/bytes free, the file needs 10485760/);
+    expect(storageFaultOf(error)).toMatchObject({ code: 'TIER_FULL' });
+    expect(await list(full)).toEqual([]);
+    expect(await sha256File(source)).toBe(digest);
   });
 });

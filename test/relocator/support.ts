@@ -255,25 +255,34 @@ export interface RelocatorProcess {
   ): Promise<Record<string, unknown>>;
 }
 
+/** Another user for a child process (`spawn`'s `uid` and `gid`), e.g. a non-root relocator. */
+export interface SpawnUser {
+  uid: number;
+  gid: number;
+}
+
 /**
  * Starts a relocator child process with `env` on top of the test's environment; `preload` adds
- * modules to load first (`--import`), e.g. a fault injector.
+ * modules to load first (`--import`), e.g. a fault injector; `user` runs it as another user.
  */
 export function spawnRelocator(
   env: Record<string, string>,
   preload: readonly string[] = [],
+  user?: SpawnUser,
 ): RelocatorProcess {
-  return spawnScript('apps/relocator/src/main.ts', env, preload);
+  return spawnScript('apps/relocator/src/main.ts', env, preload, user);
 }
 
 /**
  * Runs `node --import tsx [--import <preload>…] <script>` (relative to the repository root) with
- * `env` on top of the test's environment, collecting its JSON log lines from stdout.
+ * `env` on top of the test's environment (as `user` when given), collecting its JSON log lines
+ * from stdout.
  */
 export function spawnScript(
   script: string,
   env: Record<string, string>,
   preload: readonly string[] = [],
+  user?: SpawnUser,
 ): RelocatorProcess {
   const child = spawn(
     process.execPath,
@@ -283,7 +292,12 @@ export function spawnScript(
       ...preload.flatMap((module) => ['--import', module]),
       path.join(REPO_ROOT, script),
     ],
-    { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    },
   );
   const logs: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();

@@ -26,6 +26,8 @@ export interface RelocatorMetrics {
   readonly tierFaults: Counter<'level' | 'code'>;
   /** Moves put to wait by a storage fault, by code and the tier at fault. */
   readonly waits: Counter<'code' | 'level'>;
+  /** 1 while this relocator backs off because Redis refuses writes (`full` or `readonly`). */
+  readonly redisCondition: Gauge<'condition'>;
 }
 
 /** Creates the metrics with Node process metrics (`collectDefaultMetrics`) in a new registry. */
@@ -72,6 +74,12 @@ export function createRelocatorMetrics(): RelocatorMetrics {
       name: 'relocator_tier_faults_total',
       help: 'Storage faults moves met on a tier, by code (TIER_FULL, TIER_READ_ONLY, TIER_DENIED, TIER_IO_ERROR, TIER_UNAVAILABLE)',
       labelNames: ['level', 'code'] as const,
+      registers: [registry],
+    }),
+    redisCondition: new Gauge({
+      name: 'relocator_redis_condition',
+      help: '1 while this relocator takes no jobs because Redis refuses writes: full (maxmemory) or readonly (a replica)',
+      labelNames: ['condition'] as const,
       registers: [registry],
     }),
     waits: new Counter({

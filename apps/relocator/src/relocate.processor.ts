@@ -242,7 +242,7 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     });
     deps.metrics?.waits.inc({ code: wait.fault.code, level: level ?? '' });
     log.warn(
-      { code: wait.fault.code, level, retryAt, waitingSinceMs: at - since },
+      { code: wait.fault.code, tier: level, retryAt, waitingSinceMs: at - since },
       `relocation waits: ${wait.fault.message}`,
     );
     await job.moveToDelayed(retryAt, token);
@@ -415,14 +415,15 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
   }
 
   /**
-   * A storage fault met by a move becomes a {@link StorageWait} on the tier it hit (the path the
-   * file system named; the destination when it named none, as for a full disk); anything else is
-   * returned as it is.
+   * A storage fault met by a move becomes a {@link StorageWait} on the tier it hit: the tier of
+   * the name being created (`link`, `rename`), else of the path the file system named, else the
+   * destination (a full disk names none); anything else is returned as it is.
    */
   function asStorageWait(error: unknown, from: Level, to: Level): unknown {
     const fault = storageFaultOf(error);
     if (!fault) return error;
-    const level = fault.path !== undefined && isInside(fault.path, from.path) ? from : to;
+    const named = fault.dest ?? fault.path;
+    const level = named !== undefined && isInside(named, from.path) ? from : to;
     deps.guard.noteFault(level, fault);
     return new StorageWait(level, fault, { cause: error });
   }
@@ -486,6 +487,8 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
       }
       throw asStorageWait(error, fromLevel, toLevel);
     }
+    deps.guard.noteSuccess(fromLevel);
+    deps.guard.noteSuccess(toLevel);
     let figures = resumed?.moved ?? { bytes: file.bytes, durationMs: file.durationMs };
     if (file.outcome === 'renamed' || file.outcome === 'copied') {
       figures = { bytes: file.bytes, durationMs: file.durationMs };

@@ -128,6 +128,8 @@ export interface StorageFault {
   errno?: string;
   /** The path the file system named, if any. */
   path?: string;
+  /** The second path of a two-path call (`link`, `rename`): the name being created. */
+  dest?: string;
   message: string;
 }
 
@@ -144,12 +146,13 @@ export function storageFaultOf(error: unknown): StorageFault | null {
   const errno = errnoCode(error);
   const code = errno === undefined ? undefined : FAULT_BY_ERRNO[errno];
   if (code === undefined) return null;
-  const file = (error as { path?: unknown }).path;
+  const { path: file, dest } = error as { path?: unknown; dest?: unknown };
   const message = error instanceof Error ? error.message : String(error);
   return {
     code,
     ...(errno === undefined ? {} : { errno }),
     ...(typeof file === 'string' ? { path: file } : {}),
+    ...(typeof dest === 'string' ? { dest } : {}),
     message: `${code}: ${message}`,
   };
 }

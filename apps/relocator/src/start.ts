@@ -24,6 +24,7 @@ import {
 import { MoveJournal } from './move-journal.ts';
 import { createRelocateProcessor } from './relocate.processor.ts';
 import { startReconcileScheduler, type ReconcileScheduler } from './reconcile.scheduler.ts';
+import { RedisBackoff } from './redis-backoff.ts';
 import { TierGuard, type UnavailableTier } from './tier-guard.ts';
 
 /** The relocation worker's type. */
@@ -107,10 +108,14 @@ export async function startRelocator(
   });
 
   const active = new Map<string, number>();
+  let backoff: RedisBackoff | null = null;
   const tracked: typeof processor = async (job, token, signal) => {
     active.set(job.id ?? '', job.data.cid);
     try {
       return await processor(job, token, signal);
+    } catch (error) {
+      backoff?.note(error);
+      throw error;
     } finally {
       active.delete(job.id ?? '');
     }
@@ -128,7 +133,13 @@ export async function startRelocator(
       : {}),
     autorun: false,
   });
-  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  backoff = new RedisBackoff({ redis, worker, logger, metrics });
+  worker.on('error', (error) => {
+    // While Redis refuses writes BullMQ's own calls fail too: one warning (from the back-off)
+    // instead of an error per attempt.
+    if (backoff?.note(error) && backoff.fault !== null) return;
+    logger.error({ err: error }, 'worker error');
+  });
   worker.on('lockRenewalFailed', (jobIds) => {
     // Another worker may own these jobs now: stop copying, so two moves of a cid never overlap.
     for (const jobId of jobIds) {
@@ -154,6 +165,7 @@ export async function startRelocator(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       clearInterval(tierTimer);
+      backoff?.close();
       logger.info({ timeoutMs: config.shutdownTimeoutMs }, 'relocator stopping: no new jobs');
       const closed = worker.close();
       let done = await settledWithin(closed, config.shutdownTimeoutMs);
@@ -195,8 +207,9 @@ export async function startRelocator(
       server = await startMetricsServer(metrics.registry, {
         port: config.metricsPort,
         host: config.metricsHost,
-        healthy: () => closing === null && worker.isRunning(),
-        ready: () => readiness(guard.unavailable()),
+        // Paused (backing off from a Redis that refuses writes) is alive: a restart would not help.
+        healthy: () => closing === null && (worker.isRunning() || worker.isPaused()),
+        ready: () => readiness(guard.unavailable(), backoff?.fault ?? null),
       });
     }
   } catch (error) {
@@ -221,9 +234,15 @@ export async function startRelocator(
   return { worker, metrics, metricsPort: server?.port ?? null, activeJobs, close };
 }
 
-/** Ready unless a tier cannot be used; the body names each such tier and why. */
-function readiness(tiers: UnavailableTier[]): { ready: boolean; detail: Record<string, unknown> } {
-  return { ready: tiers.length === 0, detail: { tiers } };
+/**
+ * Ready unless a tier cannot be used or Redis refuses writes; the body names each such tier and
+ * why, and the Redis condition (`REDIS_FULL`, `REDIS_READONLY` or null).
+ */
+function readiness(
+  tiers: UnavailableTier[],
+  redis: string | null,
+): { ready: boolean; detail: Record<string, unknown> } {
+  return { ready: tiers.length === 0 && redis === null, detail: { tiers, redis } };
 }
 
 /**

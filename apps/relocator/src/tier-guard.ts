@@ -30,6 +30,8 @@ interface TierState {
   check: TierCheck;
   checkedAt: number;
   lastFault: { code: string; message: string; at: number } | null;
+  /** The last fault is current: no move has used the tier since it. */
+  faulted: boolean;
 }
 
 /** A tier that cannot be used now, as readiness reports it. */
@@ -95,12 +97,25 @@ export class TierGuard {
     this.#deps.metrics?.tierFaults.inc({ level: level.name, code: fault.code });
     if (state) {
       state.lastFault = lastFault;
+      state.faulted = true;
       state.checkedAt = 0;
       this.#publish(level.name, state);
     }
   }
 
-  /** Tiers that cannot be used now: a failed check, or a storage fault in the last minute. */
+  /** Records that a move used `level`'s directory successfully: its last fault is over. */
+  noteSuccess(level: Level): void {
+    const state = this.#states.get(level.name);
+    if (state?.faulted) {
+      state.faulted = false;
+      this.#deps.logger.info({ tier: level.name }, 'moves succeed on the tier again');
+    }
+  }
+
+  /**
+   * Tiers that cannot be used now: a failed check, or a storage fault in the last minute that no
+   * successful move has ended.
+   */
   unavailable(): UnavailableTier[] {
     const at = this.#now();
     const out: UnavailableTier[] = [];
@@ -108,7 +123,7 @@ export class TierGuard {
       if (!state.check.ok) {
         const fault = faultOf(state.check);
         out.push({ level: name, path: state.path, code: fault.code, message: fault.message });
-      } else if (state.lastFault && at - state.lastFault.at < 60_000) {
+      } else if (state.faulted && state.lastFault && at - state.lastFault.at < 60_000) {
         out.push({ level: name, path: state.path, ...state.lastFault });
       }
     }
@@ -136,6 +151,7 @@ export class TierGuard {
       check,
       checkedAt: at,
       lastFault: previous?.lastFault ?? null,
+      faulted: previous?.faulted ?? false,
     };
     this.#states.set(level.name, state);
     this.#deps.metrics?.tierUp.set({ level: level.name }, check.ok ? 1 : 0);
@@ -147,11 +163,11 @@ export class TierGuard {
     if (changed) {
       if (check.ok) {
         if (previous && !previous.check.ok) {
-          this.#deps.logger.info({ level: level.name, path: level.path }, 'tier is usable again');
+          this.#deps.logger.info({ tier: level.name, path: level.path }, 'tier is usable again');
         }
       } else {
         this.#deps.logger.warn(
-          { level: level.name, path: level.path, problem: check.problem },
+          { tier: level.name, path: level.path, problem: check.problem },
           `tier unavailable: ${check.message}; moves into and out of it wait`,
         );
       }
@@ -172,7 +188,7 @@ export class TierGuard {
       lastFault: state.lastFault,
     };
     cache.setTierStatus(name, status).catch((error: unknown) => {
-      this.#deps.logger.debug({ err: error, level: name }, 'could not publish the tier state');
+      this.#deps.logger.debug({ err: error, tier: name }, 'could not publish the tier state');
     });
   }
 }
