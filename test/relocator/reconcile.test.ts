@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { utimes, writeFile } from 'node:fs/promises';
+import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
+import { TIER_MARKER_FILE } from '@relocation/contract';
 import { getContent, getContentHistory } from '@relocation/db';
 import {
   MAINTENANCE_QUEUE,
@@ -171,6 +172,36 @@ describe('reconcile', () => {
       temp: 1,
       tier: 0,
     });
+  });
+
+  it('reports an unusable tier (no marker) as tier drift, and does not call its contents missing', async () => {
+    await insertContents(h.t.db, [
+      { cid: 1, level: 'bronze', filename: 'ok.mp4' },
+      { cid: 2, level: 'gold', filename: 'on-gold.mp4' },
+    ]);
+    await writeFile(path.join(h.dir('bronze'), 'ok.mp4'), 'x');
+    const marker = path.join(h.dir('gold'), TIER_MARKER_FILE);
+    const saved = await readFile(marker);
+    await rm(marker);
+    try {
+      const report = await reconcile({ db: h.t.db, queue: h.queue, journal: h.journal });
+      expect(report.counts).toMatchObject({ tier: 1, missing: 0, orphan: 0 });
+      expect(report.drift).toEqual([
+        expect.objectContaining({
+          kind: 'tier',
+          filename: 'gold',
+          expected: h.dir('gold'),
+          detail: expect.stringMatching(/has no \.relocation-tier marker/),
+        }),
+      ]);
+      const actions = await fixDrift(
+        { db: h.t.db, queue: h.queue, cache: h.cache, journal: h.journal },
+        report,
+      );
+      expect(actions).toEqual([expect.objectContaining({ action: 'skipped' })]);
+    } finally {
+      await writeFile(marker, saved);
+    }
   });
 
   it('runs periodically through a BullMQ job scheduler when RECONCILE_EVERY is set', async () => {

@@ -3,6 +3,11 @@ import path from 'node:path';
 import { TIER_MARKER_FILE, writeTierMarker } from '@relocation/contract';
 import { getContent, getContentHistory, getDeploymentId } from '@relocation/db';
 import { getRelocationStatus, type RelocationStatus } from '@relocation/queue';
+import {
+  loadConfig as loadGatewayConfig,
+  startGateway,
+  type GatewayHandle,
+} from '@relocation/gateway';
 import { sha256File } from '@relocation/relocator';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bindMount, cannotMount, mountTmpfs, remount, unmount } from '../support/mounts.ts';
@@ -26,6 +31,7 @@ if (skipReason) console.warn(`storage-fault tests skipped: ${skipReason}`);
 /** Real faults of the tier disks: a full, read-only, missing and unmounted disk. */
 describe.skipIf(skipReason !== null)('storage faults', () => {
   let h: Harness;
+  let gateway: GatewayHandle;
   let deployment: string;
   let relocator: RelocatorProcess | null = null;
   let metricsPort = 0;
@@ -34,6 +40,17 @@ describe.skipIf(skipReason !== null)('storage faults', () => {
   beforeAll(async () => {
     h = await createHarness();
     deployment = await getDeploymentId(h.t.db);
+    // The real gateway on the same database and prefix: what an operator sees.
+    gateway = await startGateway(
+      loadGatewayConfig({
+        DATABASE_URL: h.t.url,
+        REDIS_URL: h.env().REDIS_URL,
+        QUEUE_PREFIX: h.r.prefix,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'silent',
+      }),
+    );
   });
   afterEach(async () => {
     if (relocator) await killHard(relocator);
@@ -41,6 +58,7 @@ describe.skipIf(skipReason !== null)('storage faults', () => {
     for (const dir of mounts.splice(0).reverse()) await unmount(dir);
   });
   afterAll(async () => {
+    await gateway?.close();
     await h.close();
   });
 
@@ -141,6 +159,23 @@ describe.skipIf(skipReason !== null)('storage faults', () => {
     expect(await list(silver)).toEqual([]);
     expect(await tempFiles()).toEqual([]);
     expect((await getContent(h.t.db, 4))?.content_level).toBe('bronze');
+    const shown = await gateway.app.inject({ method: 'GET', url: '/v1/contents/4' });
+    expect(shown.json()).toMatchObject({
+      level: 'bronze',
+      relocation: {
+        state: 'waiting',
+        target: 'silver',
+        error: null,
+        hold: { code: 'TIER_FULL', level: 'silver', message: expect.stringMatching(/bytes free/) },
+      },
+    });
+    const legacy = await gateway.app.inject({
+      method: 'POST',
+      url: '/update_sentence',
+      payload: 'cid=4',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(legacy.body).toBe('check your status again');
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(metrics).toMatch(
       /relocator_waiting_moves_total\{code="TIER_FULL",level="silver"\} [1-9]/,
