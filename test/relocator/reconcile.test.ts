@@ -191,7 +191,7 @@ describe('reconcile', () => {
           kind: 'tier',
           filename: 'gold',
           expected: h.dir('gold'),
-          detail: expect.stringMatching(/has no \.relocation-tier marker/),
+          detail: expect.stringMatching(/has no \.relocation-tier marker/) as string,
         }),
       ]);
       const actions = await fixDrift(

@@ -166,7 +166,11 @@ describe.skipIf(skipReason !== null)('storage faults', () => {
         state: 'waiting',
         target: 'silver',
         error: null,
-        hold: { code: 'TIER_FULL', level: 'silver', message: expect.stringMatching(/bytes free/) },
+        hold: {
+          code: 'TIER_FULL',
+          level: 'silver',
+          message: expect.stringMatching(/bytes free/) as string,
+        },
       },
     });
     const legacy = await gateway.app.inject({
