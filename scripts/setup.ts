@@ -2,11 +2,17 @@
  * `npm run setup`: creates the database when missing, applies migrations, seeds the levels and
  * the sample contents into empty tables, prepares the tier directories (each with the marker of
  * its level and this database) and the sample files.
- * Environment: DATABASE_URL, DATA_DIR, SAMPLE_CONTENTS (default true).
+ * Environment: DATABASE_URL, DATA_DIR, SAMPLE_CONTENTS (default true), read as `npm start` reads
+ * them (`loadSetupSettings`); a bad value exits 2 with one line per variable.
  * Flags: `--create-tiers` creates missing tier directories anywhere (by default only inside
  * DATA_DIR); `--claim-tiers` rewrites markers that name another level or database.
  */
-import { loadEnvFile } from '@relocation/queue';
+import {
+  EXIT_INVALID_CONFIG,
+  configOrExit,
+  loadEnvFile,
+  loadSetupSettings,
+} from '@relocation/runtime';
 import { prepareService } from './lib/prepare.ts';
 import { describeUnreachable } from './lib/unreachable.ts';
 
@@ -15,23 +21,19 @@ const args = process.argv.slice(2);
 const unknown = args.filter((a) => !FLAGS.includes(a));
 if (unknown.length > 0) {
   console.error(`setup: unknown argument ${unknown.join(' ')}; known: ${FLAGS.join(' ')}`);
-  process.exit(2);
+  process.exit(EXIT_INVALID_CONFIG);
 }
 
 loadEnvFile();
-const databaseUrl = process.env.DATABASE_URL || 'mysql://root@127.0.0.1:3306/relocation';
-const dataDir = process.env.DATA_DIR || 'data';
-const sample = (process.env.SAMPLE_CONTENTS || 'true').toLowerCase();
-if (!['true', 'false', '1', '0'].includes(sample)) {
-  console.error(`SAMPLE_CONTENTS: expected true or false, got "${sample}"`);
-  process.exit(2);
-}
+const { databaseUrl, dataDir, sampleContents } = configOrExit('setup', () =>
+  loadSetupSettings(process.env),
+);
 
 try {
   const result = await prepareService({
     databaseUrl,
     dataDir,
-    sampleContents: sample === 'true' || sample === '1',
+    sampleContents,
     createTiers: args.includes('--create-tiers'),
     claimTiers: args.includes('--claim-tiers'),
   });

@@ -16,21 +16,21 @@ import {
   startRelocator,
   type RelocatorHandle,
 } from '@relocation/relocator';
-import { loadEnvFile } from '@relocation/queue';
-import { installCrashPolicy } from '@relocation/runtime';
+import {
+  configOrExit,
+  installCrashPolicy,
+  loadEnvFile,
+  loadSetupSettings,
+  loadTogether,
+} from '@relocation/runtime';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { prepareService } from './lib/prepare.ts';
 import { describeUnreachable } from './lib/unreachable.ts';
 
-function fail(message: string, exitCode = 1): never {
+function fail(message: string): never {
   console.error(message);
-  process.exit(exitCode);
-}
-
-function configIssues(error: unknown): string {
-  const issues = (error as { issues?: readonly string[] }).issues;
-  return issues ? issues.join('\n') : error instanceof Error ? error.message : String(error);
+  process.exit(1);
 }
 
 async function checkRedis(url: string): Promise<void> {
@@ -64,23 +64,23 @@ if (!env.ADMIN_USER && !env.ADMIN_PASSWORD) {
   generatedPassword = true;
 }
 
-let gatewayConfig: ReturnType<typeof loadGatewayConfig>;
-let relocatorConfig: ReturnType<typeof loadRelocatorConfig>;
-try {
-  gatewayConfig = loadGatewayConfig(env);
-  relocatorConfig = loadRelocatorConfig(env);
-} catch (error) {
-  fail(configIssues(error), 2);
-}
+// Every bad variable of the three at once; a shared one is named once, as both apps read it alike.
+const [gatewayConfig, relocatorConfig, setup] = configOrExit('start', () =>
+  loadTogether(
+    () => loadGatewayConfig(env),
+    () => loadRelocatorConfig(env),
+    () => loadSetupSettings(env),
+  ),
+);
 
-const dataDir = path.resolve(env.DATA_DIR || 'data');
+const dataDir = path.resolve(setup.dataDir);
 await checkRedis(gatewayConfig.redisUrl);
 let prepared: Awaited<ReturnType<typeof prepareService>>;
 try {
   prepared = await prepareService({
     databaseUrl: gatewayConfig.databaseUrl,
     dataDir,
-    sampleContents: (env.SAMPLE_CONTENTS ?? 'true') !== 'false',
+    sampleContents: setup.sampleContents,
   });
 } catch (error) {
   fail(

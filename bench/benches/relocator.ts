@@ -80,8 +80,9 @@ export const relocatorBench: Bench = {
     const relocatorSet = sets.get('relocator');
     if (relocatorSet) {
       const pipeline = ctx.redis.pipeline();
+      const keys = await ctx.cache.keys();
       for (const cid of relocatorSet.cids) {
-        pipeline.hset(ctx.cache.cidKey(cid), 'level', 'bronze', 'file', filenameOf(cid));
+        pipeline.hset(keys.cid(cid), 'level', 'bronze', 'file', filenameOf(cid));
       }
       await pipeline.exec();
     }
@@ -233,14 +234,9 @@ async function drainOnce(
   if (set.kind === 'relocator') {
     // The latest count the gateway recorded calls for the other tier.
     const pipeline = ctx.redis.pipeline();
+    const keys = await ctx.cache.keys();
     for (const m of moves) {
-      pipeline.hset(
-        ctx.cache.cidKey(m.cid),
-        'count',
-        String(restingCount(m.to)),
-        'countAt',
-        String(now),
-      );
+      pipeline.hset(keys.cid(m.cid), 'count', String(restingCount(m.to)), 'countAt', String(now));
     }
     await pipeline.exec();
   }

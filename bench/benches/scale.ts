@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ContentCache,
+  RelocationKeys,
   RELOCATE_JOB,
   RELOCATION_JOB_OPTIONS,
   RELOCATION_QUEUE,
@@ -94,7 +95,7 @@ async function fill(ctx: BenchContext, kind: Kind, prefix: string, n: number): P
   }
   if (kind === 'cid-real') {
     // What the gateway leaves for a known cid: filled from MySQL, then its latest count.
-    const cache = new ContentCache(ctx.redis, { prefix });
+    const cache = new ContentCache(ctx.redis, new RelocationKeys({ prefix, deployment: 'bench' }));
     for (let i = 0; i < n; i += 1000) {
       const cids = Array.from({ length: Math.min(1000, n - i) }, (_, k) => i + k + 1);
       await Promise.all(

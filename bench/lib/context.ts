@@ -14,7 +14,13 @@ import {
   type Database,
 } from '@relocation/db';
 import { writeTierMarker } from '@relocation/contract';
-import { ContentCache, RELOCATION_QUEUE, type RelocationQueue } from '@relocation/queue';
+import {
+  ContentCache,
+  DeploymentBinding,
+  RELOCATION_QUEUE,
+  databaseLabel,
+  type RelocationQueue,
+} from '@relocation/queue';
 import type { Level } from '@relocation/tiering';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -91,7 +97,15 @@ export class BenchContext {
       connectionName: 'bench-parent',
     });
     this.db = createDb(this.databaseUrl, { connectionLimit: 8 });
-    this.cache = new ContentCache(this.redis, { prefix: this.prefix });
+    this.cache = new ContentCache(
+      this.redis,
+      new DeploymentBinding({
+        redis: this.redis,
+        prefix: this.prefix,
+        loadIdentity: () => getDeploymentId(this.db),
+        database: databaseLabel(this.databaseUrl),
+      }),
+    );
     this.queue = new Queue(RELOCATION_QUEUE, { connection: this.redis, prefix: this.prefix });
     this.queue.on('error', (error) => this.log(`queue error: ${error.message}`));
   }

@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { createDb, getDeploymentId, listLevels, type Database } from '@relocation/db';
 import {
   ContentCache,
+  RelocationKeys,
   RELOCATION_QUEUE,
   createWorkerRedis,
   type RelocationJobData,
@@ -126,11 +127,12 @@ async function drain(raw: unknown): Promise<unknown> {
         const levels = await listLevels(db);
         processor = renameTxProcessor(db, new Map(levels.map((l) => [l.name, l.path])));
       } else {
+        const keys = new RelocationKeys({ prefix, deployment: await getDeploymentId(db) });
         processor = createRelocateProcessor({
           db,
-          cache: new ContentCache(cacheRedis, { prefix }),
-          journal: new MoveJournal(cacheRedis, { prefix }),
-          guard: new TierGuard({ deployment: () => getDeploymentId(db), logger }),
+          cache: new ContentCache(cacheRedis, keys),
+          journal: new MoveJournal(cacheRedis, keys),
+          guard: new TierGuard({ deployment: () => Promise.resolve(keys.deployment), logger }),
           logger,
           metrics: createRelocatorMetrics(),
           options: {

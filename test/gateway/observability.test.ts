@@ -131,16 +131,20 @@ describe('metrics and OpenAPI', () => {
     );
     expect(routes.sort()).toEqual(
       [
+        'DELETE /v1/contents/{cid}/pending-move',
         'GET /healthz',
         'GET /metrics',
         'GET /readyz',
+        'GET /v1/contents',
         'GET /v1/contents/{cid}',
         'GET /v1/contents/{cid}/history',
         'GET /v1/levels',
         'POST /post_sentence',
         'POST /update_sentence',
         'POST /v1/contents',
+        'POST /v1/contents/{cid}/requeue',
         'POST /v1/views',
+        'PUT /v1/contents/{cid}/level',
         'PUT /v1/levels',
       ].sort(),
     );

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, startGateway, type GatewayHandle } from '@relocation/gateway';
+import { EXIT_INVALID_CONFIG } from '@relocation/runtime';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisUrl } from '../support/services.ts';
@@ -104,7 +105,7 @@ describe('startGateway and the command line', () => {
     }
   }, 30_000);
 
-  it('main.ts exits non-zero with one line per bad variable', async () => {
+  it('main.ts exits 2 with one line per bad variable', async () => {
     const child = spawn(TSX, [MAIN], {
       cwd: ROOT,
       env: { ...process.env, PORT: 'eighty', LOG_LEVEL: 'loud', VIEWS_BATCH_MAX: '0' },
@@ -115,11 +116,12 @@ describe('startGateway and the command line', () => {
       stderr += chunk.toString();
     });
     const [code] = (await once(child, 'exit')) as [number | null];
-    expect(code).toBe(1);
-    const lines = stderr.trim().split('\n');
-    expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^gateway: invalid configuration: PORT must be a whole number/);
-    expect(stderr).toMatch(/LOG_LEVEL must be one of/);
-    expect(stderr).toMatch(/VIEWS_BATCH_MAX must be a whole number/);
+    expect(code).toBe(EXIT_INVALID_CONFIG);
+    const lines = stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toBe('gateway: invalid configuration');
+    expect(lines).toContain('  PORT: must be a whole number from 0 to 65535 (got "eighty")');
+    expect(stderr).toMatch(/^ {2}LOG_LEVEL: must be one of/m);
+    expect(stderr).toMatch(/^ {2}VIEWS_BATCH_MAX: must be a whole number/m);
   }, 30_000);
 });

@@ -2,6 +2,7 @@ import {
   commitRelocation,
   createDb,
   getContent,
+  getDeploymentId,
   listLevels,
   seedIfEmpty,
   type Database,
@@ -9,8 +10,11 @@ import {
 import { buildApp, loadConfig, type GatewayApp, type GatewayConfig } from '@relocation/gateway';
 import {
   ContentCache,
+  DeploymentBinding,
   RELOCATION_QUEUE,
+  RelocationKeys,
   createProducerRedis,
+  databaseLabel,
   type RelocationJobData,
   type RelocationQueue,
   type RelocationResult,
@@ -57,7 +61,13 @@ export async function openServices(options: { dataDir?: string } = {}): Promise<
     database,
     redis,
     prefix: redis.prefix,
-    cache: new ContentCache(redis.redis, { prefix: redis.prefix }),
+    cache: new ContentCache(
+      redis.redis,
+      new RelocationKeys({
+        prefix: redis.prefix,
+        deployment: await getDeploymentId(database.db),
+      }),
+    ),
     queue() {
       const queue: RelocationQueue = new Queue(RELOCATION_QUEUE, {
         connection: redis.redis,
@@ -106,8 +116,17 @@ export async function buildGateway(services: Services, env: GatewayEnv = {}): Pr
     prefix: config.queuePrefix,
     skipVersionCheck: true,
   });
-  const cache = new ContentCache(redis, { prefix: config.queuePrefix });
   const db = createDb(config.databaseUrl);
+  // Bound to the database as startGateway binds it: the identity is read lazily.
+  const cache = new ContentCache(
+    redis,
+    new DeploymentBinding({
+      redis,
+      prefix: config.queuePrefix,
+      loadIdentity: () => getDeploymentId(db),
+      database: databaseLabel(config.databaseUrl),
+    }),
+  );
   const level = process.env.GATEWAY_TEST_LOG_LEVEL;
   const app = await buildApp({
     config,

@@ -1,6 +1,7 @@
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import {
   ContentCache,
+  RelocationKeys,
   RELOCATION_QUEUE,
   enqueueRelocation,
   getRelocationStatus,
@@ -37,7 +38,7 @@ describe('the queue contract: one job per cid, the latest count wins', () => {
       prefix: r.prefix,
     });
     await events.waitUntilReady();
-    cache = new ContentCache(r.redis, { prefix: r.prefix });
+    cache = new ContentCache(r.redis, new RelocationKeys({ prefix: r.prefix, deployment: 'test' }));
   });
   afterEach(async () => {
     await Promise.all(workers.splice(0).map((w) => w.close(true)));
@@ -139,7 +140,7 @@ describe('ContentCache', () => {
   let cache: ContentCache;
   beforeAll(() => {
     r = createTestRedis();
-    cache = new ContentCache(r.redis, { prefix: r.prefix });
+    cache = new ContentCache(r.redis, new RelocationKeys({ prefix: r.prefix, deployment: 'test' }));
   });
   afterAll(async () => {
     await r.cleanup();

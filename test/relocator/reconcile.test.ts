@@ -93,6 +93,8 @@ describe('reconcile', () => {
       orphan: 1,
       temp: 2,
       tier: 0,
+      cache: 0,
+      stuck: 0,
     });
     const byCid = new Map(report.drift.filter((d) => d.cid !== null).map((d) => [d.cid, d]));
     expect(byCid.get(1)).toBeUndefined();
@@ -171,6 +173,8 @@ describe('reconcile', () => {
       orphan: 1,
       temp: 1,
       tier: 0,
+      cache: 0,
+      stuck: 0,
     });
   });
 
@@ -212,17 +216,22 @@ describe('reconcile', () => {
     );
     const maintenance = new Queue(MAINTENANCE_QUEUE, { connection: h.r.redis, prefix: h.r.prefix });
     try {
-      expect((await maintenance.getJobSchedulers()).map((s) => s.key)).toEqual(['reconcile']);
+      expect((await maintenance.getJobSchedulers()).map((s) => s.key).sort()).toEqual([
+        'cache-sync',
+        'reconcile',
+      ]);
+      const handle = relocator;
       await until(
-        async () => ((await maintenance.getJobCounts('completed')).completed ?? 0) >= 1,
+        async () =>
+          (await handle.metrics.registry.getSingleMetricAsString('relocator_drift')).includes(
+            'relocator_drift{kind="missing"} 1',
+          ),
         10_000,
         'a scheduled reconcile run',
       );
-      const metrics = await relocator.metrics.registry.getSingleMetricAsString('relocator_drift');
-      expect(metrics).toContain('relocator_drift{kind="missing"} 1');
       await relocator.close();
       relocator = await startRelocator(loadConfig({ ...h.env() }), { logger: SILENT, db: h.t.db });
-      expect(await maintenance.getJobSchedulers()).toEqual([]);
+      expect((await maintenance.getJobSchedulers()).map((s) => s.key)).toEqual(['cache-sync']);
     } finally {
       await maintenance.obliterate({ force: true });
       await maintenance.close();

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { getContentHistory, getDeploymentId, replaceLevels } from '@relocation/db';
 import {
   ContentCache,
+  RelocationKeys,
   RELOCATION_QUEUE,
   enqueueRelocation,
   type RelocationQueue,
@@ -52,7 +53,10 @@ describe('a relocator when Redis refuses writes', () => {
     await makeTierDirs(levels, await getDeploymentId(t.db));
     redis = new Redis(server.url, { maxRetriesPerRequest: null });
     queue = new Queue(RELOCATION_QUEUE, { connection: redis, prefix });
-    cache = new ContentCache(redis, { prefix });
+    cache = new ContentCache(
+      redis,
+      new RelocationKeys({ prefix, deployment: await getDeploymentId(t.db) }),
+    );
   });
   afterAll(async () => {
     await runAll([

@@ -11,6 +11,7 @@ import { TIER_MARKER_FILE, writeTierMarker } from '@relocation/contract';
 import { getContent, getDeploymentId, replaceLevels, type Database } from '@relocation/db';
 import {
   ContentCache,
+  RelocationKeys,
   RELOCATION_QUEUE,
   enqueueRelocation,
   type RelocationJobData,
@@ -387,8 +388,9 @@ export async function createHarness(): Promise<Harness> {
     prefix: r.prefix,
   });
   const events = await openQueueEvents(r.prefix);
-  const cache = new ContentCache(r.redis, { prefix: r.prefix });
-  const journal = new MoveJournal(r.redis, { prefix: r.prefix });
+  const keys = new RelocationKeys({ prefix: r.prefix, deployment: await getDeploymentId(t.db) });
+  const cache = new ContentCache(r.redis, keys);
+  const journal = new MoveJournal(r.redis, keys);
   return {
     t,
     r,

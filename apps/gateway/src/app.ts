@@ -18,6 +18,7 @@ import { bullBoardPlugin } from './plugins/bull-board.ts';
 import { errorHandlerPlugin } from './plugins/error-handler.ts';
 import { infrastructurePlugin, type InfrastructureDeps } from './plugins/infrastructure.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
+import { contentAdminRoutes } from './routes/content-admin.routes.ts';
 import { contentsRoutes } from './routes/contents.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { legacyRoutes } from './routes/legacy.routes.ts';
@@ -108,6 +109,7 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
   await routes.register(legacyRoutes);
   await routes.register(viewsRoutes);
   await routes.register(contentsRoutes);
+  await routes.register(contentAdminRoutes);
   await routes.register(levelsRoutes);
   await app.register(bullBoardPlugin);
   return app;

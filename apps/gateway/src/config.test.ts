@@ -1,5 +1,6 @@
+import { ConfigError } from '@relocation/runtime';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.ts';
+import { loadConfig } from './config.ts';
 
 function issuesOf(env: Record<string, string | undefined>): readonly string[] {
   try {
@@ -61,14 +62,20 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config.admin)).toBe(true);
   });
 
-  it('treats empty variables as unset', () => {
+  it('treats empty and blank variables as unset', () => {
     expect(
-      loadConfig({ PORT: '', LOG_LEVEL: '', ADMIN_USER: '', ADMIN_PASSWORD: '' }),
+      loadConfig({ PORT: '', LOG_LEVEL: ' ', ADMIN_USER: '', ADMIN_PASSWORD: '\t' }),
     ).toMatchObject({
       port: 3000,
       logLevel: 'info',
       admin: null,
     });
+  });
+
+  it('trims values', () => {
+    expect(
+      loadConfig({ PORT: ' 80', HOST: '127.0.0.1 ', ADMIN_USER: ' ops', ADMIN_PASSWORD: 'pw ' }),
+    ).toMatchObject({ port: 80, host: '127.0.0.1', admin: { user: 'ops', password: 'pw' } });
   });
 
   it('reports every bad variable at once, one line each, naming it', () => {
@@ -97,7 +104,7 @@ describe('loadConfig', () => {
     ];
     for (const name of names) {
       expect(
-        issues.some((line) => line.startsWith(`${name} `)),
+        issues.some((line) => line.startsWith(`${name}: `)),
         name,
       ).toBe(true);
     }
@@ -105,12 +112,12 @@ describe('loadConfig', () => {
   });
 
   it.each([
-    ['PORT', 'abc', /^PORT must be a whole number between 0 and 65535 \(got "abc"\)$/],
-    ['PORT', ' 80', /^PORT must be a whole number/],
-    ['BODY_LIMIT', '10', /^BODY_LIMIT must be a whole number between 1024/],
-    ['DATABASE_URL', 'mysql://localhost', /^DATABASE_URL must be a URL such as/],
-    ['ADMIN_PASSWORD', 'x', /^ADMIN_USER must be set when ADMIN_PASSWORD is/],
-    ['ADMIN_USER', 'a:b', /^ADMIN_USER must not contain ":"/],
+    ['PORT', 'abc', /^PORT: must be a whole number from 0 to 65535 \(got "abc"\)$/],
+    ['PORT', '8 0', /^PORT: must be a whole number/],
+    ['BODY_LIMIT', '10', /^BODY_LIMIT: must be a whole number from 1024/],
+    ['DATABASE_URL', 'mysql://localhost', /^DATABASE_URL: must be a URL such as/],
+    ['ADMIN_PASSWORD', 'x', /^ADMIN_USER: must be set when ADMIN_PASSWORD is/],
+    ['ADMIN_USER', 'a:b', /^ADMIN_USER: must not contain ":"/],
   ])('explains a bad %s (%j)', (name, value, message) => {
     const env: Record<string, string> = { [name]: value };
     if (name === 'ADMIN_USER') env.ADMIN_PASSWORD = 'pw';
@@ -119,6 +126,18 @@ describe('loadConfig', () => {
       issues.some((line) => message.test(line)),
       issues.join('\n'),
     ).toBe(true);
+  });
+
+  it('never echoes a password', () => {
+    const issues = issuesOf({
+      DATABASE_URL: 'mysql://app:hunter2@db:3306/',
+      REDIS_URL: 'http://:hunter2@cache:6379',
+    });
+    expect(issues).toHaveLength(2);
+    expect(issues.join('\n')).not.toContain('hunter2');
+    expect(issues).toContain(
+      'REDIS_URL: must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379 (got "http://:***@cache:6379")',
+    );
   });
 
   it('does not read process.env when given an environment', () => {

@@ -1,6 +1,11 @@
 import { STATUS_CODES } from 'node:http';
 import { DbError } from '@relocation/db';
-import { redisFaultOf, type RedisFault } from '@relocation/queue';
+import {
+  ContentAdminError,
+  IdentityUnavailableError,
+  redisFaultOf,
+  type RedisFault,
+} from '@relocation/queue';
 import { InvalidLevelsError } from '@relocation/tiering';
 
 /** Every error code the gateway answers with, and its HTTP status. */
@@ -15,23 +20,52 @@ export const ERROR_STATUS = Object.freeze({
   INVALID_LEVELS: 400,
   /** Any other malformed request Fastify rejects (e.g. a wrong Content-Length). */
   BAD_REQUEST: 400,
+  /** `PUT /v1/contents/:cid/level` names a level that is not in the level table. */
+  UNKNOWN_LEVEL: 400,
   /** Admin credentials missing or wrong. */
   UNAUTHORIZED: 401,
   /** No content has this cid. */
   CONTENT_NOT_FOUND: 404,
   /** No route matches the method and URL. */
   NOT_FOUND: 404,
+  /** `DELETE /v1/contents/:cid/pending-move`: no move is pending for the content. */
+  NO_PENDING_MOVE: 404,
   /** A content with this cid exists already. */
   CONTENT_EXISTS: 409,
   /** Another content already uses this file name (tier directories are shared). */
   FILENAME_EXISTS: 409,
-  /** A level that contents still sit on cannot be removed. */
+  /**
+   * A level that contents still sit on, or that a pending move goes from or to, cannot be removed;
+   * the message names the levels and, for pending moves, the cids.
+   */
   LEVEL_IN_USE: 409,
   /**
    * A level's directory is not its tier: missing or unmarked (retry with `?create=true` for a
-   * new tier), or marked for another level or database (`npm run setup -- --claim-tiers`).
+   * new tier), or marked for another level or database (`npm run setup -- --claim-tiers`). The
+   * admin content commands answer it too, for a tier they must look into.
    */
   TIER_UNAVAILABLE: 409,
+  /**
+   * `PUT /v1/contents/:cid/level`: the content's file is not a regular file in that level's
+   * directory; the message says what each tier holds under its name.
+   */
+  FILE_NOT_ON_TIER: 409,
+  /** An admin content command: a relocation job of the content is running; wait for it. */
+  RELOCATION_ACTIVE: 409,
+  /**
+   * `PUT /v1/contents/:cid/level`: a move of the content is pending; requeue it (the next job
+   * finishes it) or check the files and clear it (`DELETE /v1/contents/:cid/pending-move`).
+   */
+  MOVE_PENDING: 409,
+  /** `PUT /v1/contents/:cid/level`: MySQL changed the content's level while the files were checked. */
+  CONTENT_CHANGED: 409,
+  /**
+   * `DELETE /v1/contents/:cid/pending-move`: the file is on both tiers of the move (a collision)
+   * or on neither (missing), or something else is in the way; an operator must look.
+   */
+  PENDING_MOVE_CONFLICT: 409,
+  /** The content's file name in MySQL breaks the file-name rule; the service never touches it. */
+  UNSAFE_FILENAME: 409,
   /** No level starts at 0, so a new content has no default tier. */
   NO_DEFAULT_LEVEL: 409,
   /** The body is larger than BODY_LIMIT. */
@@ -52,6 +86,11 @@ export const ERROR_STATUS = Object.freeze({
   REDIS_READONLY: 503,
   /** MySQL cannot be reached. */
   DATABASE_UNAVAILABLE: 503,
+  /**
+   * Another deployment (another database) uses this QUEUE_PREFIX on this Redis: this gateway does
+   * not touch the shared queue until the prefix is fixed (the message names both databases).
+   */
+  PREFIX_IN_USE: 503,
   /** `/readyz`: a dependency is down, or Redis is full or read-only. */
   NOT_READY: 503,
 });
@@ -235,6 +274,8 @@ export async function fromRedis<T>(operation: () => Promise<T>): Promise<T> {
     return await operation();
   } catch (error) {
     if (error instanceof AppError) throw error;
+    // The cache's keys need the database's identity: MySQL, not Redis, is what is missing.
+    if (error instanceof IdentityUnavailableError) throw databaseUnavailable(error.cause);
     const fault = redisFaultOf(error);
     if (fault !== null) throw redisFault(fault, error);
     if (isRedisUnavailableError(error)) throw redisUnavailable(error);
@@ -267,6 +308,11 @@ function fromDbError(error: DbError): AppError {
   return new AppError(error.code, error.message, { cause: error });
 }
 
+/** An admin command's refusal (`@relocation/queue`'s `ContentAdminError`), with its code. */
+export function contentAdminError(error: ContentAdminError): AppError {
+  return new AppError(error.code, error.message, { cause: error });
+}
+
 function toDatabaseAppError(error: unknown): unknown {
   if (error instanceof AppError) return error;
   if (error instanceof DbError) return fromDbError(error);
@@ -288,7 +334,9 @@ interface FastifyLikeError {
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof DbError) return fromDbError(error);
+  if (error instanceof ContentAdminError) return contentAdminError(error);
   if (error instanceof InvalidLevelsError) return invalidLevels(error);
+  if (error instanceof IdentityUnavailableError) return databaseUnavailable(error.cause);
   const e = (typeof error === 'object' && error !== null ? error : {}) as FastifyLikeError;
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -304,6 +352,8 @@ export function toAppError(error: unknown): AppError {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new AppError('INVALID_JSON', `body: ${String(e.message)}`, { cause: error });
+    case 'PREFIX_IN_USE':
+      return new AppError('PREFIX_IN_USE', String(e.message), { cause: error });
     case 'FST_BASIC_AUTH_MISSING_OR_BAD_AUTHORIZATION_HEADER':
       return new AppError('UNAUTHORIZED', 'admin credentials required (HTTP basic auth)', {
         cause: error,

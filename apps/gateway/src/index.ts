@@ -1,13 +1,7 @@
 export { buildApp, DOCS_PATH } from './app.ts';
 export type { GatewayApp, GatewayDeps } from './app.ts';
-export {
-  ConfigError,
-  DEFAULT_BODY_LIMIT,
-  DEFAULT_VIEWS_BATCH_MAX,
-  LOG_LEVELS,
-  loadConfig,
-} from './config.ts';
-export type { AdminCredentials, GatewayConfig, LogLevel } from './config.ts';
+export { DEFAULT_BODY_LIMIT, DEFAULT_VIEWS_BATCH_MAX, loadConfig } from './config.ts';
+export type { AdminCredentials, GatewayConfig } from './config.ts';
 export { AppError, ERROR_STATUS } from './errors.ts';
 export type { ErrorBody, ErrorCode } from './errors.ts';
 export { BULL_BOARD_PATH } from './plugins/bull-board.ts';

@@ -1,11 +1,10 @@
-import { loadEnvFile } from '@relocation/queue';
-import { installCrashPolicy } from '@relocation/runtime';
+import { configOrExit, installCrashPolicy, loadEnvFile } from '@relocation/runtime';
 import { pino } from 'pino';
-import { ConfigError, loadConfig, type GatewayConfig } from './config.ts';
+import { loadConfig } from './config.ts';
 import { startGateway, type GatewayHandle } from './start.ts';
 
-// The gateway's command line: `tsx apps/gateway/src/main.ts`. Reads the environment, starts,
-// and closes gracefully on SIGTERM/SIGINT (a second signal forces the exit). An unexpected error
+// The gateway's command line: `tsx apps/gateway/src/main.ts`. Reads the environment (a bad
+// variable: one line each on stderr, exit 2), starts, and closes gracefully on SIGTERM/SIGINT (a second signal forces the exit). An unexpected error
 // (a bug) is logged, closes the same way and exits 70; a signal or another error during that
 // exits 70 at once.
 
@@ -15,17 +14,7 @@ function fail(message: string): never {
 }
 
 loadEnvFile();
-let config: GatewayConfig;
-try {
-  config = loadConfig(process.env);
-} catch (error) {
-  if (error instanceof ConfigError) {
-    for (const issue of error.issues)
-      process.stderr.write(`gateway: invalid configuration: ${issue}\n`);
-    process.exit(1);
-  }
-  throw error;
-}
+const config = configOrExit('gateway', () => loadConfig(process.env));
 
 const logger = pino({ level: config.logLevel });
 let handle: GatewayHandle | undefined;

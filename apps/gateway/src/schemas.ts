@@ -218,8 +218,136 @@ export const relocationResponse = z
 
 /** `GET /v1/contents/:cid` answer. */
 export const contentStateResponse = contentResponse
-  .extend({ relocation: relocationResponse })
+  .extend({
+    relocation: relocationResponse,
+    target: z.string().meta({ description: 'The tier its latest count calls for' }),
+    settled: z.boolean().meta({
+      description:
+        'Nothing is pending and MySQL holds its final level (what `/update_sentence` answers with the cid)',
+    }),
+    reason: z.string().nullable().meta({
+      description:
+        'Why it is not settled, and what to do when nothing will settle it by itself (stuck); null when settled',
+    }),
+  })
   .meta({ id: 'ContentState' });
+
+/** `GET /v1/contents` query. */
+export const contentsQuery = z.object({
+  state: z.enum(['stuck'], { error: 'must be "stuck"' }).meta({
+    description:
+      "`stuck`: contents whose latest count calls for another tier while nothing is queued, running or delayed for them (found by the relocators' cache sweep, every CACHE_SYNC_EVERY)",
+  }),
+  limit: z
+    .string()
+    .regex(/^\d+$/, { error: 'must be a whole number between 1 and 1000' })
+    .transform(Number)
+    .pipe(
+      z.int().min(1, { error: 'must be at least 1' }).max(1000, { error: 'must be at most 1000' }),
+    )
+    .optional()
+    .meta({ description: 'Most contents to return (1-1000, default 100)' }),
+  offset: z
+    .string()
+    .regex(/^\d+$/, { error: 'must be a whole number' })
+    .transform(Number)
+    .optional()
+    .meta({ description: 'How many to skip (paging)' }),
+});
+
+/** `GET /v1/contents?state=stuck` answer. */
+export const stuckContentsResponse = z.object({
+  total: z.int(),
+  items: z.array(
+    z.object({
+      cid: z.int(),
+      filename: z.string(),
+      level: z.string(),
+      target: z.string(),
+      viewCount: z.int(),
+      stuckSince: z.iso.datetime(),
+    }),
+  ),
+});
+
+/** `PUT /v1/contents/:cid/level` body. */
+export const setLevelBody = bodyObject(
+  {
+    level: z
+      .string({
+        error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string'),
+      })
+      .min(1, { error: 'must not be empty' })
+      .max(64, { error: 'must be at most 64 characters' })
+      .meta({ description: "The level whose directory now holds the content's file" }),
+  },
+  'level',
+);
+
+/** `PUT /v1/contents/:cid/level` answer. */
+export const setLevelResponse = z
+  .object({
+    cid: z.int(),
+    level: z.string().meta({ description: 'The level MySQL holds now' }),
+    previousLevel: z.string().meta({ description: 'The level MySQL held before' }),
+    filename: z.string(),
+    path: z.string().meta({ description: 'Where the file is (checked: a regular file)' }),
+    changed: z.boolean().meta({
+      description: 'False when the content was already on the level (nothing written)',
+    }),
+    historyId: z.int().nullable().meta({
+      description: 'The update_history row written (job id `admin:<user>`), when changed',
+    }),
+    otherCopies: z.array(z.string()).meta({
+      description: 'Regular files of the same name on other tiers (reconcile reports them)',
+    }),
+    target: z.string().nullable().meta({
+      description:
+        'The level the latest count calls for; when it is not `level`, the next post or a requeue moves the content there',
+    }),
+  })
+  .meta({ id: 'SetLevelResult' });
+
+/** `POST /v1/contents/:cid/requeue` answer. */
+export const requeueResponse = z
+  .object({
+    cid: z.int(),
+    status: z.enum(['queued', 'on-target']).meta({
+      description: '`queued`: a relocation job is queued (202); `on-target`: nothing to do (200)',
+    }),
+    level: z.string().meta({ description: 'The level MySQL holds' }),
+    target: z.string().meta({ description: 'The level the latest count calls for' }),
+    count: z.int().meta({ description: "The latest count (posted, else MySQL's)" }),
+    jobId: z.string().nullable().meta({ description: 'The queued (or already waiting) job' }),
+    reason: z.enum(['move', 'pending-move']).nullable().meta({
+      description:
+        '`move`: the count calls for another tier; `pending-move`: a recorded move is to be finished',
+    }),
+  })
+  .meta({ id: 'RequeueResult' });
+
+/** `DELETE /v1/contents/:cid/pending-move` answer. */
+export const clearPendingResponse = z
+  .object({
+    cid: z.int(),
+    cleared: z.literal(true),
+    move: z
+      .object({
+        from: z.string(),
+        to: z.string(),
+        filename: z.string(),
+        jobId: z.string(),
+        startedAt: z.iso.datetime(),
+      })
+      .meta({ description: 'The pending move that was cleared' }),
+    level: z.string().meta({ description: 'The tier that holds the file' }),
+    path: z.string(),
+    mysqlLevel: z.string().nullable().meta({ description: 'The level MySQL holds' }),
+    next: z.string().nullable().meta({
+      description: "The set-level command to run when the file is not on MySQL's level",
+    }),
+  })
+  .meta({ id: 'ClearPendingResult' });
 
 /** `GET /v1/contents/:cid/history` query. */
 export const historyQuery = z.object({

@@ -1,8 +1,13 @@
-import { createDb } from '@relocation/db';
+import { createDb, getDeploymentId } from '@relocation/db';
 import {
   ContentCache,
+  DeploymentBinding,
+  PrefixInUseError,
   RELOCATION_QUEUE,
   createProducerRedis,
+  databaseLabel,
+  logBindingEvent,
+  renewEvery,
   type RelocationQueue,
 } from '@relocation/queue';
 import { Queue } from 'bullmq';
@@ -47,18 +52,43 @@ export async function startGateway(
     skipVersionCheck: true,
   });
   queue.on('error', early);
-  const cache = new ContentCache(redis, { prefix: config.queuePrefix });
   const db = createDb(config.databaseUrl);
+  const binding = new DeploymentBinding({
+    redis,
+    prefix: config.queuePrefix,
+    loadIdentity: () => getDeploymentId(db),
+    database: databaseLabel(config.databaseUrl),
+    onEvent: logBindingEvent(logger),
+  });
+  const cache = new ContentCache(redis, binding);
+  let renewal: NodeJS.Timeout | null = null;
 
   let app: GatewayApp | undefined;
   try {
+    // Two deployments on one prefix would share a queue: refuse to start. A MySQL that cannot be
+    // reached yet is fine: the identity is read on first use, and renewed on a timer.
+    await binding.keys().catch((error: unknown) => {
+      if (error instanceof PrefixInUseError) throw error;
+      logger.warn({ err: error }, 'cannot read the database identity yet; will retry');
+    });
+    renewal = renewEvery(binding, logger);
     app = await buildApp({ config, db, redis, queue, cache, logger });
     redis.off('error', early);
     queue.off('error', early);
     const address = await app.listen({ port: config.port, host: config.host });
     const built = app;
-    return { app: built, url: address, close: () => built.close() };
+    const timer = renewal;
+    return {
+      app: built,
+      url: address,
+      close: async () => {
+        clearInterval(timer);
+        await binding.release();
+        await built.close();
+      },
+    };
   } catch (error) {
+    if (renewal) clearInterval(renewal);
     if (app !== undefined) {
       await app.close();
     } else {

@@ -1,11 +1,12 @@
+import { ConfigError } from '@relocation/runtime';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.ts';
+import { loadConfig } from './config.ts';
 
-function problems(env: Record<string, string>): string[] {
+function problems(env: Record<string, string>): readonly string[] {
   try {
     loadConfig(env);
   } catch (error) {
-    if (error instanceof ConfigError) return error.message.split('\n');
+    if (error instanceof ConfigError) return error.issues;
     throw error;
   }
   throw new Error('expected a ConfigError');
@@ -35,6 +36,7 @@ describe('loadConfig', () => {
       reconcileFix: false,
       faultRetryMaxMs: 60_000,
       tierCheckMs: 5000,
+      cacheSyncEveryMs: 30_000,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -96,11 +98,14 @@ describe('loadConfig', () => {
     expect(() => every('soon')).toThrow(/RECONCILE_EVERY/);
   });
 
-  it('treats empty and blank variables as unset', () => {
+  it('treats empty and blank variables as unset, and trims values', () => {
     expect(loadConfig({ RELOCATOR_CONCURRENCY: '', REDIS_URL: '  ' })).toMatchObject({
       concurrency: 4,
       redisUrl: 'redis://127.0.0.1:6379',
     });
+    expect(
+      loadConfig({ RELOCATOR_CONCURRENCY: ' 8\n', RECONCILE_EVERY: ' 1h', RECONCILE_FIX: 'YES ' }),
+    ).toMatchObject({ concurrency: 8, reconcileEveryMs: 3_600_000, reconcileFix: true });
   });
 
   it.each([

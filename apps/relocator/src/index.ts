@@ -1,5 +1,5 @@
-export { ConfigError, LOG_LEVELS, loadConfig, parseDuration } from './config.ts';
-export type { LogLevel, RelocatorConfig } from './config.ts';
+export { loadConfig } from './config.ts';
+export type { RelocatorConfig } from './config.ts';
 export { createLogger } from './logger.ts';
 export { createRelocatorMetrics, startMetricsServer } from './metrics.ts';
 export type { MetricsServer, MoveMetricOutcome, RelocatorMetrics } from './metrics.ts';
@@ -12,8 +12,8 @@ export {
   tempPrefix,
 } from './move-file.ts';
 export type { MoveFileOptions, MoveFileResult, MoveOutcome, MoveProgress } from './move-file.ts';
-export { MoveJournal } from './move-journal.ts';
-export type { PendingMove } from './move-journal.ts';
+export { MoveJournal } from '@relocation/queue';
+export type { PendingMove } from '@relocation/queue';
 export { PermanentJobError } from './permanent-job-error.ts';
 export { createRelocateProcessor } from './relocate.processor.ts';
 export type {
@@ -46,6 +46,7 @@ export type {
   ReconcileReport,
 } from './reconcile.ts';
 export {
+  CACHE_SYNC_SCHEDULER_ID,
   MAINTENANCE_QUEUE,
   RECONCILE_SCHEDULER_ID,
   startReconcileScheduler,

@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import type { LogLevel } from './config.ts';
+import type { LogLevel } from '@relocation/runtime';
 
 /** The relocator's JSON logger on stdout (`service: "relocator"`, ISO timestamps). */
 export function createLogger(level: LogLevel): Logger {

@@ -1,24 +1,15 @@
-import { loadEnvFile } from '@relocation/queue';
-import { installCrashPolicy } from '@relocation/runtime';
-import { ConfigError, loadConfig } from './config.ts';
+import { configOrExit, installCrashPolicy, loadEnvFile } from '@relocation/runtime';
+import { loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { startRelocator } from './start.ts';
 
-// The CLI: `tsx apps/relocator/src/main.ts`. SIGTERM/SIGINT close gracefully (exit 0); a second
-// signal exits at once with status 1. An unexpected error (a bug) is logged with the active jobs,
-// closes the same way and exits 70; a signal or another error during that exits 70 at once.
+// The CLI: `tsx apps/relocator/src/main.ts`. A bad variable: one line each on stderr, exit 2.
+// SIGTERM/SIGINT close gracefully (exit 0); a second signal exits at once with status 1. An
+// unexpected error (a bug) is logged with the active jobs, closes the same way and exits 70; a
+// signal or another error during that exits 70 at once.
 
 loadEnvFile();
-let config;
-try {
-  config = loadConfig(process.env);
-} catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`relocator: invalid configuration\n${error.message}\n`);
-    process.exit(2);
-  }
-  throw error;
-}
+const config = configOrExit('relocator', () => loadConfig(process.env));
 
 const logger = createLogger(config.logLevel);
 let signals = 0;

@@ -26,6 +26,10 @@ export interface RelocatorMetrics {
   readonly tierFaults: Counter<'level' | 'code'>;
   /** Moves put to wait by a storage fault, by code and the tier at fault. */
   readonly waits: Counter<'code' | 'level'>;
+  /** Cache entries the cache sweep found disagreeing with MySQL and corrected. */
+  readonly cacheDrift: Counter;
+  /** Contents whose latest count calls for another tier with nothing queued (last sweep). */
+  readonly stuck: Gauge;
   /** 1 while this relocator backs off because Redis refuses writes (`full` or `readonly`). */
   readonly redisCondition: Gauge<'condition'>;
 }
@@ -74,6 +78,16 @@ export function createRelocatorMetrics(): RelocatorMetrics {
       name: 'relocator_tier_faults_total',
       help: 'Storage faults moves met on a tier, by code (TIER_FULL, TIER_READ_ONLY, TIER_DENIED, TIER_IO_ERROR, TIER_UNAVAILABLE)',
       labelNames: ['level', 'code'] as const,
+      registers: [registry],
+    }),
+    cacheDrift: new Counter({
+      name: 'relocator_cache_drift_total',
+      help: 'Cache entries the cache sweep found disagreeing with MySQL (a change made outside the service) and corrected',
+      registers: [registry],
+    }),
+    stuck: new Gauge({
+      name: 'relocator_stuck_contents',
+      help: 'Contents whose latest count calls for another tier while nothing is queued, running or delayed for them (last cache sweep)',
       registers: [registry],
     }),
     redisCondition: new Gauge({

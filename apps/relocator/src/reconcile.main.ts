@@ -1,15 +1,17 @@
 import { parseArgs } from 'node:util';
-import { createDb } from '@relocation/db';
+import { createDb, getDeploymentId } from '@relocation/db';
 import {
   ContentCache,
+  DeploymentBinding,
+  MoveJournal,
   RELOCATION_QUEUE,
   createWorkerRedis,
-  loadEnvFile,
+  databaseLabel,
   type RelocationQueue,
 } from '@relocation/queue';
+import { configOrExit, loadEnvFile, parseDuration } from '@relocation/runtime';
 import { Queue } from 'bullmq';
-import { ConfigError, loadConfig, parseDuration } from './config.ts';
-import { MoveJournal } from './move-journal.ts';
+import { loadConfig } from './config.ts';
 import { DRIFT_KINDS, fixDrift, reconcile, type FixAction } from './reconcile.ts';
 
 // `npm run reconcile [-- --fix] [--json] [--check] [--temp-min-age 1h]`: compares MySQL with the
@@ -46,16 +48,7 @@ if (tempMinAgeMs === null) {
 }
 
 loadEnvFile();
-let config;
-try {
-  config = loadConfig(process.env);
-} catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`reconcile: invalid configuration\n${error.message}\n`);
-    process.exit(2);
-  }
-  throw error;
-}
+const config = configOrExit('reconcile', () => loadConfig(process.env));
 
 const db = createDb(config.databaseUrl, { connectionLimit: 2 });
 // Commands wait for the connection (offline queue on), and give up after a few retries.
@@ -66,12 +59,25 @@ const queue: RelocationQueue = new Queue(RELOCATION_QUEUE, {
   prefix: config.queuePrefix,
 });
 queue.on('error', () => undefined);
-const journal = new MoveJournal(redis, { prefix: config.queuePrefix });
-const cache = new ContentCache(redis, { prefix: config.queuePrefix });
+// Bound to this database's state, like the apps; refused when another deployment uses the prefix.
+const binding = new DeploymentBinding({
+  redis,
+  prefix: config.queuePrefix,
+  loadIdentity: () => getDeploymentId(db),
+  database: databaseLabel(config.databaseUrl),
+});
+const journal = new MoveJournal(redis, binding);
+const cache = new ContentCache(redis, binding);
 
 let exitCode = 0;
 try {
-  const report = await reconcile({ db, queue, journal, cache });
+  const report = await reconcile({
+    db,
+    queue,
+    journal,
+    cache,
+    tiering: { hysteresis: config.hysteresis, minResidenceMs: config.minResidenceMs },
+  });
   let actions: FixAction[] = [];
   if (args.fix) actions = await fixDrift({ db, queue, cache, journal }, report, { tempMinAgeMs });
   if (args.json) {

@@ -3,21 +3,26 @@ import type { Database } from '@relocation/db';
 import {
   RELOCATION_QUEUE,
   createWorkerRedis,
+  syncCache,
   type ContentCache,
   type RelocationQueue,
+  type MoveJournal,
 } from '@relocation/queue';
+import type { ChooseTierOptions } from '@relocation/tiering';
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { RelocatorMetrics } from './metrics.ts';
-import type { MoveJournal } from './move-journal.ts';
 import { DRIFT_KINDS, fixDrift, reconcile } from './reconcile.ts';
 
-/** Queue of the relocator's own maintenance jobs (scheduled reconcile runs). */
+/** Queue of the relocator's own maintenance jobs (scheduled reconcile runs and cache sweeps). */
 export const MAINTENANCE_QUEUE = 'relocation-maintenance';
 
 /** Id of the job scheduler that runs reconcile every `RECONCILE_EVERY`. */
 export const RECONCILE_SCHEDULER_ID = 'reconcile';
+
+/** Id of the job scheduler that compares the cache with MySQL every `CACHE_SYNC_EVERY`. */
+export const CACHE_SYNC_SCHEDULER_ID = 'cache-sync';
 
 /** What {@link startReconcileScheduler} needs. */
 export interface ReconcileSchedulerDeps {
@@ -29,6 +34,8 @@ export interface ReconcileSchedulerDeps {
   journal: MoveJournal;
   logger: Logger;
   metrics: RelocatorMetrics;
+  /** The tiering options the relocator decides with (stuck contents are judged by them). */
+  tiering: ChooseTierOptions;
 }
 
 /** A running scheduler; `close()` stops its worker and queues. */
@@ -36,32 +43,51 @@ export interface ReconcileScheduler {
   close(): Promise<void>;
 }
 
+/** What a maintenance job does. */
+type MaintenanceJob = { kind?: 'reconcile' | 'cache-sync'; fix: boolean };
+
 /**
- * Runs reconcile periodically with a BullMQ job scheduler on {@link MAINTENANCE_QUEUE}: every
- * replica upserts the same scheduler (idempotent), and each run is one job, taken by one replica.
- * With `everyMs` 0 the scheduler is removed, so turning `RECONCILE_EVERY` off takes effect.
- * Each run logs its counts and sets `relocator_drift{kind}`; with `fix` it also queues fixes.
+ * Runs the relocators' maintenance with BullMQ job schedulers on {@link MAINTENANCE_QUEUE}: every
+ * replica upserts the same schedulers (idempotent), and each run is one job, taken by one
+ * replica. A scheduler whose period is 0 is removed, so turning it off takes effect.
+ * - reconcile every `RECONCILE_EVERY` (off by default): logs its counts, sets
+ *   `relocator_drift{kind}`, with `fix` queues the fixes;
+ * - the cache sweep every `CACHE_SYNC_EVERY` (30 s by default; `syncCache`): corrects cache
+ *   entries that disagree with MySQL and publishes the stuck contents, setting
+ *   `relocator_cache_drift_total` and `relocator_stuck_contents`.
  */
 export async function startReconcileScheduler(
   deps: ReconcileSchedulerDeps,
-  options: { everyMs: number; fix: boolean },
+  options: { everyMs: number; fix: boolean; cacheSyncEveryMs: number },
 ): Promise<ReconcileScheduler> {
-  const maintenance = new Queue(MAINTENANCE_QUEUE, { connection: deps.redis, prefix: deps.prefix });
+  const maintenance = new Queue<MaintenanceJob>(MAINTENANCE_QUEUE, {
+    connection: deps.redis,
+    prefix: deps.prefix,
+  });
   maintenance.on('error', (error) => deps.logger.warn({ err: error }, 'maintenance queue error'));
-  if (options.everyMs <= 0) {
+  const keep = { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } };
+  if (options.everyMs > 0) {
+    await maintenance.upsertJobScheduler(
+      RECONCILE_SCHEDULER_ID,
+      { every: options.everyMs },
+      { name: 'reconcile', data: { kind: 'reconcile', fix: options.fix }, opts: keep },
+    );
+  } else {
     await maintenance.removeJobScheduler(RECONCILE_SCHEDULER_ID);
+  }
+  if (options.cacheSyncEveryMs > 0) {
+    await maintenance.upsertJobScheduler(
+      CACHE_SYNC_SCHEDULER_ID,
+      { every: options.cacheSyncEveryMs },
+      { name: 'cache-sync', data: { kind: 'cache-sync', fix: true }, opts: keep },
+    );
+  } else {
+    await maintenance.removeJobScheduler(CACHE_SYNC_SCHEDULER_ID);
+  }
+  if (options.everyMs <= 0 && options.cacheSyncEveryMs <= 0) {
     await maintenance.close();
     return { close: () => Promise.resolve() };
   }
-  await maintenance.upsertJobScheduler(
-    RECONCILE_SCHEDULER_ID,
-    { every: options.everyMs },
-    {
-      name: 'reconcile',
-      data: { fix: options.fix },
-      opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
-    },
-  );
   const relocations: RelocationQueue = new Queue(RELOCATION_QUEUE, {
     connection: deps.redis,
     prefix: deps.prefix,
@@ -70,14 +96,35 @@ export async function startReconcileScheduler(
   connection.on('error', (error: Error) =>
     deps.logger.warn({ err: error }, 'Redis connection error'),
   );
-  const worker = new Worker<{ fix: boolean }>(
+  const worker = new Worker<MaintenanceJob>(
     MAINTENANCE_QUEUE,
     async (job) => {
+      if (job.data.kind === 'cache-sync') {
+        const report = await syncCache(
+          { db: deps.db, cache: deps.cache, tiering: deps.tiering },
+          { fix: true },
+        );
+        deps.metrics.cacheDrift.inc(report.drift.filter((d) => d.fixed).length);
+        deps.metrics.stuck.set(report.stuck.length);
+        if (report.drift.length > 0) {
+          deps.logger.warn(
+            { drift: report.drift.slice(0, 20), count: report.drift.length },
+            'the cache disagreed with MySQL (changed outside the service); corrected',
+          );
+        }
+        return {
+          contents: report.contents,
+          drift: report.drift.length,
+          stuck: report.stuck.length,
+          durationMs: report.durationMs,
+        };
+      }
       const report = await reconcile({
         db: deps.db,
         queue: relocations,
         journal: deps.journal,
         cache: deps.cache,
+        tiering: deps.tiering,
       });
       for (const kind of DRIFT_KINDS) deps.metrics.drift.set({ kind }, report.counts[kind]);
       let fixed = 0;

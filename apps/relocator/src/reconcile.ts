@@ -1,15 +1,22 @@
 import { lstat, opendir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { getDeploymentId, listContents, listLevels, type Database } from '@relocation/db';
+import {
+  getContent,
+  getDeploymentId,
+  listContents,
+  listLevels,
+  type Database,
+} from '@relocation/db';
 import {
   dedupId,
   enqueueRelocation,
+  syncCache,
   type ContentCache,
   type RelocationQueue,
+  type MoveJournal,
 } from '@relocation/queue';
-import type { Level } from '@relocation/tiering';
+import type { ChooseTierOptions, Level } from '@relocation/tiering';
 import type { Kysely } from 'kysely';
-import type { MoveJournal } from './move-journal.ts';
 import { TEMP_MARKER, TIER_MARKER_FILE, checkTier, filenameProblem } from '@relocation/contract';
 
 /**
@@ -21,9 +28,14 @@ import { TEMP_MARKER, TIER_MARKER_FILE, checkTier, filenameProblem } from '@relo
  * - `temp`: a temporary copy left by an interrupted move;
  * - `tier`: a tier directory that cannot be used (missing, unmarked, marked for another level or
  *   database) or where moves met a storage fault in the last hour (`detail` says which). The
- *   files of an unusable tier are not listed and its contents are not reported as missing.
+ *   files of an unusable tier are not listed and its contents are not reported as missing;
+ * - `cache`: the Redis cache says another tier or file name than MySQL (a change made outside
+ *   the service, a restored database); needs a cache passed in;
+ * - `stuck`: the content's latest count calls for another tier while nothing is queued, running
+ *   or delayed for it; needs a cache passed in.
  */
-export type DriftKind = 'misplaced' | 'duplicate' | 'missing' | 'orphan' | 'temp' | 'tier';
+export type DriftKind =
+  'misplaced' | 'duplicate' | 'missing' | 'orphan' | 'temp' | 'tier' | 'cache' | 'stuck';
 
 /** How long after a move's storage fault reconcile still reports its tier, in milliseconds. */
 export const TIER_FAULT_REPORT_MS = 3_600_000;
@@ -36,6 +48,8 @@ export const DRIFT_KINDS: readonly DriftKind[] = [
   'orphan',
   'temp',
   'tier',
+  'cache',
+  'stuck',
 ];
 
 /** One disagreement. Paths are absolute. */
@@ -68,8 +82,13 @@ export interface ReconcileDeps {
   /** With the queue and journal, drift of cids whose relocation is under way is marked `inFlight`. */
   queue?: RelocationQueue;
   journal?: MoveJournal;
-  /** Where relocators publish each tier's last storage fault (reported as `tier` drift). */
+  /**
+   * The content cache: with it, each tier's last storage fault is reported (`tier`), and the
+   * cache is compared with MySQL (`cache`, `stuck`).
+   */
   cache?: ContentCache;
+  /** The tiering options the relocators decide with (for `stuck`). */
+  tiering?: ChooseTierOptions;
   now?: number;
 }
 
@@ -199,6 +218,34 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     }
   }
   drift.push(...temps, ...tiers);
+  if (deps.cache) {
+    const synced = await syncCache(
+      { db: deps.db, cache: deps.cache, ...(deps.tiering ? { tiering: deps.tiering } : {}) },
+      { fix: false },
+    );
+    for (const d of synced.drift) {
+      drift.push({
+        kind: 'cache',
+        cid: d.cid,
+        filename: d.mysql.filename,
+        expected: null,
+        found: [],
+        inFlight: await inFlight(deps, d.cid),
+        detail: `the cache says ${d.cached.level} (${d.cached.filename}), MySQL says ${d.mysql.level} (${d.mysql.filename})`,
+      });
+    }
+    for (const s of synced.stuck) {
+      drift.push({
+        kind: 'stuck',
+        cid: s.cid,
+        filename: s.filename,
+        expected: null,
+        found: [],
+        inFlight: false,
+        detail: `count ${s.count} calls for ${s.target}, it is on ${s.level}, and nothing is queued for it`,
+      });
+    }
+  }
   const counts = Object.fromEntries(DRIFT_KINDS.map((k) => [k, 0])) as Record<DriftKind, number>;
   for (const d of drift) counts[d.kind]++;
   return { levels: levels.length, contents, files, drift, counts };
@@ -270,6 +317,51 @@ export async function fixDrift(
           reason: 'no content refers to this file: register it or delete it',
         });
         break;
+      case 'cache': {
+        const cid = drift.cid;
+        if (cid === null) break;
+        const [entry] = await deps.cache.peekMany([cid]);
+        const content = await getContent(deps.db, cid);
+        if (!entry || !content) {
+          actions.push({ drift, action: 'skipped', reason: 'the content or its entry is gone' });
+          break;
+        }
+        const mysql = { level: content.content_level, filename: content.filename };
+        const fixed = await deps.cache.syncContent(cid, entry, mysql);
+        actions.push({
+          drift,
+          action: fixed ? 'queued' : 'skipped',
+          reason: fixed
+            ? `cache corrected to ${mysql.level}`
+            : 'the entry changed meanwhile (a relocator settled a move)',
+        });
+        break;
+      }
+      case 'stuck': {
+        const cid = drift.cid;
+        if (cid === null) break;
+        const content = await getContent(deps.db, cid);
+        if (!content) {
+          actions.push({ drift, action: 'skipped', reason: 'the content is gone' });
+          break;
+        }
+        const count = (await deps.cache.latestCount(cid)) ?? Number(content.view_count);
+        const { deployment } = await deps.cache.keys();
+        const job = await enqueueRelocation(deps.queue, {
+          cid,
+          count,
+          target: content.content_level,
+          from: content.content_level,
+          requestedAt: now,
+          deployment,
+        });
+        actions.push({
+          drift,
+          action: 'queued',
+          reason: `relocation queued (job ${job.id ?? '?'})`,
+        });
+        break;
+      }
       case 'tier':
         actions.push({
           drift,
@@ -353,6 +445,7 @@ export async function fixDrift(
           target: content.content_level,
           from: fromLevel.name,
           requestedAt: now,
+          deployment: (await deps.cache.keys()).deployment,
         });
         actions.push({
           drift,

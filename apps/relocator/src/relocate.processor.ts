@@ -8,17 +8,19 @@ import {
   type Content,
   type Database,
 } from '@relocation/db';
-import type {
-  ContentCache,
-  MoveHold,
-  RELOCATE_JOB,
-  RelocationJobData,
-  RelocationResult,
+import {
+  relocationJobDataSchema,
+  type ContentCache,
+  type MoveHold,
+  type MoveJournal,
+  type PendingMove,
+  type RELOCATE_JOB,
+  type RelocationJobData,
+  type RelocationResult,
 } from '@relocation/queue';
 import { chooseTier, validateLevels, type Level } from '@relocation/tiering';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { MoveJournal, PendingMove } from './move-journal.ts';
 import { moveFile, type MoveFileOptions, type MoveFileResult } from './move-file.ts';
 import type { MoveMetricOutcome, RelocatorMetrics } from './metrics.ts';
 import { PermanentJobError } from './permanent-job-error.ts';
@@ -198,7 +200,33 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     signal: AbortSignal | undefined,
     log: Logger,
   ): Promise<RelocationResult> {
-    const cid = job.data.cid;
+    // The queue contract is checked before anything else: a malformed job can only fail.
+    const parsed = relocationJobDataSchema.safeParse(job.data);
+    if (!parsed.success) {
+      const problems = parsed.error.issues
+        .map((issue) => `${issue.path.join('.') || '(payload)'}: ${issue.message}`)
+        .join('; ');
+      throw new RelocationError(
+        'INVALID_JOB',
+        `job ${jobId} does not match the relocation job contract (${problems}); it was not queued by this service's gateway or reconcile`,
+      );
+    }
+    const cid = parsed.data.cid;
+    const { deployment } = await deps.cache.keys();
+    if (parsed.data.deployment !== undefined && parsed.data.deployment !== deployment) {
+      // Left in the queue by another database's gateway (the prefix changed hands): its cid and
+      // count mean nothing here (I7).
+      log.warn(
+        { jobDeployment: parsed.data.deployment, deployment },
+        'job belongs to another database; completed without acting on it',
+      );
+      return {
+        outcome: 'noop',
+        level: parsed.data.from ?? parsed.data.target,
+        count: parsed.data.count,
+        reason: `the job belongs to another database (identity ${parsed.data.deployment})`,
+      };
+    }
     // One Redis round trip: record this job, read the latest count, the levels' version and an
     // interrupted move. Counts posted after this read get a follow-up job (keepLastIfActive).
     const start = await deps.journal.startJob(cid, jobId, deps.cache);
@@ -368,7 +396,8 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
         `an interrupted move of content ${cid} (${pending.filename}) from ${pending.from} to ` +
           `${pending.to} cannot be finished: level ${gone.map((n) => `"${n}"`).join(' and ')} ` +
           `is no longer in the level table. The pending move was cleared; check where the file ` +
-          `is (\`npm run reconcile\`), then post the content's count again`,
+          `is (\`npm run reconcile\`), record it with \`npm run content -- set-level ${cid} <level>\` ` +
+          `if it is not where MySQL says, then \`npm run content -- requeue ${cid}\``,
       );
     }
     if (content.content_level === pending.from) {
@@ -402,7 +431,8 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
       'STALE_COMMIT',
       `an interrupted move of content ${cid} (${pending.filename}) from ${pending.from} to ` +
         `${pending.to} conflicts with MySQL, which says ${content.content_level}; check where ` +
-        'the file is and correct contents.content_level',
+        `the file is, then record it with \`npm run content -- set-level ${cid} <level>\` (or ` +
+        `\`PUT /v1/contents/${cid}/level\`)`,
     );
   }
 
@@ -519,7 +549,8 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
           'STALE_COMMIT',
           `content ${cid} moved to ${commit.actualLevel} in MySQL while its file moved from ` +
             `${from} to ${to}; the file is at ${file.dest} and was left there: move it to the ` +
-            `${commit.actualLevel} directory or set contents.content_level to ${to}`,
+            `${commit.actualLevel} directory, or record it where it is with \`npm run content -- ` +
+            `set-level ${cid} ${to}\` (or \`PUT /v1/contents/${cid}/level\`)`,
         );
       case 'not-found':
         throw new RelocationError(
@@ -558,7 +589,7 @@ async function withWhereabouts(
     }
   }
   if (found.length === 0) return error;
-  const detail = `${error.message.replace(/^FILE_MISSING: /, '')}; the file is at ${found.join(' and ')}, so MySQL and the tier directories disagree`;
+  const detail = `${error.message.replace(/^FILE_MISSING: /, '')}; the file is at ${found.join(' and ')}, so MySQL and the tier directories disagree: if it belongs there, record it with \`npm run content -- set-level <cid> <level>\` (or \`PUT /v1/contents/<cid>/level\`), else move it back`;
   return new RelocationError('FILE_MISSING', detail, { cause: error });
 }
 

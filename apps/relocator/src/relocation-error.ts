@@ -13,6 +13,7 @@
  * - `INVALID_LEVELS`: the level table breaks I1.
  * - `STALE_COMMIT`: MySQL moved the content elsewhere while the file moved.
  * - `FS_DENIED`: the file system refused the name (too long, a path component not a directory).
+ * - `INVALID_JOB`: the job's payload does not match the queue contract (`relocationJobDataSchema`).
  *
  * Storage faults ({@link StorageFaultCode}) are not failures: the job waits and tries again.
  * - `TIER_FULL`: no space (`ENOSPC`, `EDQUOT`, or `statfs` says the file cannot fit);
@@ -35,6 +36,7 @@ export type RelocationErrorCode =
   | 'INVALID_LEVELS'
   | 'STALE_COMMIT'
   | 'FS_DENIED'
+  | 'INVALID_JOB'
   | StorageFaultCode;
 
 /** Storage faults: a move meeting one of them waits (delayed, with backoff) and never fails. */
@@ -61,6 +63,7 @@ const PERMANENT: ReadonlySet<RelocationErrorCode> = new Set<RelocationErrorCode>
   'INVALID_LEVELS',
   'STALE_COMMIT',
   'FS_DENIED',
+  'INVALID_JOB',
 ]);
 
 /**

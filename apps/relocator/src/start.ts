@@ -3,9 +3,15 @@ import { Worker } from 'bullmq';
 import { createDb, getDeploymentId, listLevels, type Database } from '@relocation/db';
 import {
   ContentCache,
+  DeploymentBinding,
+  MoveJournal,
+  PrefixInUseError,
   RELOCATION_KEEP_JOBS,
   RELOCATION_QUEUE,
   createWorkerRedis,
+  databaseLabel,
+  logBindingEvent,
+  renewEvery,
   type RELOCATE_JOB,
   type RelocationJobData,
   type RelocationResult,
@@ -21,7 +27,6 @@ import {
   type MetricsServer,
   type RelocatorMetrics,
 } from './metrics.ts';
-import { MoveJournal } from './move-journal.ts';
 import { createRelocateProcessor } from './relocate.processor.ts';
 import { startReconcileScheduler, type ReconcileScheduler } from './reconcile.scheduler.ts';
 import { RedisBackoff } from './redis-backoff.ts';
@@ -79,11 +84,17 @@ export async function startRelocator(
     connection.on('error', (error: Error) => logger.warn({ err: error }, 'Redis connection error'));
   }
   const metrics = createRelocatorMetrics();
-  const cache = new ContentCache(redis, { prefix: config.queuePrefix });
-  const journal = new MoveJournal(redis, { prefix: config.queuePrefix });
-  const deployment = memoizeFor(() => getDeploymentId(db), config.tierCheckMs, options.now);
+  const binding = new DeploymentBinding({
+    redis,
+    prefix: config.queuePrefix,
+    loadIdentity: () => getDeploymentId(db),
+    database: databaseLabel(config.databaseUrl),
+    onEvent: logBindingEvent(logger),
+  });
+  const cache = new ContentCache(redis, binding);
+  const journal = new MoveJournal(redis, binding);
   const guard = new TierGuard({
-    deployment,
+    deployment: async () => (await binding.keys()).deployment,
     logger,
     cache,
     metrics,
@@ -154,6 +165,7 @@ export async function startRelocator(
   let closing: Promise<void> | null = null;
   let server: MetricsServer | null = null;
   let scheduler: ReconcileScheduler | null = null;
+  let renewal: NodeJS.Timeout | null = null;
   // Every tier is checked on a timer too, so readiness and `relocator_tier_up` show a lost disk
   // before a move meets it.
   const tierTimer = setInterval(() => {
@@ -165,6 +177,7 @@ export async function startRelocator(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       clearInterval(tierTimer);
+      if (renewal) clearInterval(renewal);
       backoff?.close();
       logger.info({ timeoutMs: config.shutdownTimeoutMs }, 'relocator stopping: no new jobs');
       const closed = worker.close();
@@ -179,6 +192,7 @@ export async function startRelocator(
           logger.error('active jobs did not stop; their locks expire and others take them');
       }
       await scheduler?.close().catch(() => undefined);
+      await binding.release();
       await server?.close().catch(() => undefined);
       await Promise.allSettled([quit(redis, done), quit(workerRedis, done)]);
       if (!options.db) await db.destroy();
@@ -188,6 +202,13 @@ export async function startRelocator(
   };
 
   try {
+    // Two deployments on one prefix would share a queue: refuse to start. A MySQL that cannot be
+    // reached yet is fine: the identity is read on first use, and renewed on a timer.
+    await binding.keys().catch((error: unknown) => {
+      if (error instanceof PrefixInUseError) throw error;
+      logger.warn({ err: error }, 'cannot read the database identity yet; will retry');
+    });
+    renewal = renewEvery(binding, logger);
     await worker.waitUntilReady();
     worker.run().catch((error: unknown) => logger.error({ err: error }, 'worker stopped'));
     scheduler = await startReconcileScheduler(
@@ -200,8 +221,13 @@ export async function startRelocator(
         journal,
         logger,
         metrics,
+        tiering: { hysteresis: config.hysteresis, minResidenceMs: config.minResidenceMs },
       },
-      { everyMs: config.reconcileEveryMs, fix: config.reconcileFix },
+      {
+        everyMs: config.reconcileEveryMs,
+        fix: config.reconcileFix,
+        cacheSyncEveryMs: config.cacheSyncEveryMs,
+      },
     );
     if (config.metricsPort > 0) {
       server = await startMetricsServer(metrics.registry, {
@@ -243,21 +269,6 @@ function readiness(
   redis: string | null,
 ): { ready: boolean; detail: Record<string, unknown> } {
   return { ready: tiers.length === 0 && redis === null, detail: { tiers, redis } };
-}
-
-/**
- * Calls `load` at most once per `ttlMs` (its last success is reused); a failure is not kept, so
- * the next call tries again.
- */
-function memoizeFor<T>(load: () => Promise<T>, ttlMs: number, now = Date.now): () => Promise<T> {
-  let cached: { value: T; at: number } | null = null;
-  return async () => {
-    const at = now();
-    if (cached && at - cached.at < ttlMs) return cached.value;
-    const value = await load();
-    cached = { value, at };
-    return value;
-  };
 }
 
 /** Warns at start-up when MySQL is unreachable or the level table breaks I1 (jobs would fail). */

@@ -4,6 +4,8 @@ export { DbError, isDuplicateKeyError } from './errors.ts';
 export type { DbErrorCode } from './errors.ts';
 export { migrateDownToEmpty, migrateToLatest, MigrationError } from './migrate.ts';
 export { MIGRATIONS } from './migrations/index.ts';
+export { assignContentLevel } from './queries/assign-content-level.ts';
+export type { AssignResult, LevelAssignment } from './queries/assign-content-level.ts';
 export { commitRelocation } from './queries/commit-relocation.ts';
 export type { CommitResult, RelocationCommit } from './queries/commit-relocation.ts';
 export { getContent, insertContent, listContents } from './queries/contents.ts';

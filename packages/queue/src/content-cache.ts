@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Level } from '@relocation/tiering';
 import type { Redis, Result } from 'ioredis';
-import { RELOCATION_QUEUE, dedupId } from './constants.ts';
+import type { KeySource, RelocationKeys } from './keys.ts';
 
-const RECORD_COUNT_LUA = readFileSync(new URL('./lua/record-count.lua', import.meta.url), 'utf8');
-const FILL_CONTENT_LUA = readFileSync(new URL('./lua/fill-content.lua', import.meta.url), 'utf8');
+const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
+const RECORD_COUNT_LUA = lua('record-count-3.lua');
+const FILL_CONTENT_LUA = lua('fill-content-1.lua');
+const SYNC_CONTENT_LUA = lua('sync-content-1.lua');
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -16,6 +18,13 @@ declare module 'ioredis' {
       now: string,
     ): Result<[string | null, string | null, string, string | null], Context>;
     relocationFillContent(cidKey: string, level: string, filename: string): Result<number, Context>;
+    relocationSyncContent(
+      cidKey: string,
+      seenLevel: string,
+      seenFile: string,
+      level: string,
+      filename: string,
+    ): Result<number, Context>;
   }
 }
 
@@ -99,39 +108,32 @@ export interface CachedContent {
 
 /**
  * The Redis state gateway and relocator share: each cid's current tier and file name (filled
- * from MySQL on a miss, overwritten by the relocator after each commit), the latest count posted
- * for it, and the level table with a version number that changes when operators replace it.
- *
- * Keys: `<prefix>:relocation-cache:cid:<cid>` (hash: level, file, count, countAt, lastJob, hold),
- * `<prefix>:relocation-cache:levels` (JSON), `…:levels:v` (integer) and `…:tiers` (hash: level →
- * {@link TierStatus} JSON). With a hash-tag prefix
- * such as `{relocation}` every key of a post lives in one Redis Cluster slot.
+ * from MySQL on a miss, overwritten by the relocator after each commit, corrected by the cache
+ * sync when MySQL was changed outside the service), the latest count posted for it, why its
+ * move waits, and the level table with a version number that changes when operators replace it.
+ * Every key comes from {@link RelocationKeys} of the deployment the app serves, so the cache of
+ * one database is never read for another (invariant I7).
  */
 export class ContentCache {
   readonly #redis: Redis;
-  readonly #prefix: string;
-  readonly #dedupPrefix: string;
+  readonly #source: KeySource;
 
-  constructor(redis: Redis, options: { prefix: string; queueName?: string }) {
+  constructor(redis: Redis, source: KeySource) {
     this.#redis = redis;
-    this.#prefix = `${options.prefix}:relocation-cache`;
-    this.#dedupPrefix = `${options.prefix}:${options.queueName ?? RELOCATION_QUEUE}:de:`;
+    this.#source = source;
     redis.defineCommand('relocationRecordCount', { numberOfKeys: 3, lua: RECORD_COUNT_LUA });
     redis.defineCommand('relocationFillContent', { numberOfKeys: 1, lua: FILL_CONTENT_LUA });
+    redis.defineCommand('relocationSyncContent', { numberOfKeys: 1, lua: SYNC_CONTENT_LUA });
   }
 
-  /** The Redis key of a cid's entry. */
-  cidKey(cid: number): string {
-    return `${this.#prefix}:cid:${cid}`;
+  /** The keys of the bound deployment (no await once the identity is known). */
+  keys(): Promise<RelocationKeys> | RelocationKeys {
+    return this.#source.current ?? this.#source.keys();
   }
 
-  get #levelsKey(): string {
-    return `${this.#prefix}:levels`;
-  }
-
-  /** The Redis key of the published levels' version (an integer bumped on every change). */
-  get levelsVersionKey(): string {
-    return `${this.#prefix}:levels:v`;
+  /** The Redis connection the cache uses. */
+  get redis(): Redis {
+    return this.#redis;
   }
 
   /**
@@ -139,11 +141,12 @@ export class ContentCache {
    * tier, file name, pending job and the levels version — one round trip.
    */
   async recordCount(cid: number, count: number, now = Date.now()): Promise<RecordCountResult> {
+    const k = await this.keys();
     return toRecordCountResult(
       await this.#redis.relocationRecordCount(
-        this.cidKey(cid),
-        this.levelsVersionKey,
-        this.#dedupPrefix + dedupId(cid),
+        k.cid(cid),
+        k.levelsVersion,
+        k.dedup(cid),
         String(count),
         String(now),
       ),
@@ -160,12 +163,13 @@ export class ContentCache {
     now = Date.now(),
   ): Promise<RecordCountResult[]> {
     if (reports.length === 0) return [];
+    const k = await this.keys();
     const pipeline = this.#redis.pipeline();
     for (const { cid, count } of reports) {
       pipeline.relocationRecordCount(
-        this.cidKey(cid),
-        this.levelsVersionKey,
-        this.#dedupPrefix + dedupId(cid),
+        k.cid(cid),
+        k.levelsVersion,
+        k.dedup(cid),
         String(count),
         String(now),
       );
@@ -182,8 +186,9 @@ export class ContentCache {
 
   /** Fills a cid's entry from a MySQL row unless an entry exists; true when it filled it. */
   async fill(cid: number, content: { level: string; filename: string }): Promise<boolean> {
+    const k = await this.keys();
     const filled = await this.#redis.relocationFillContent(
-      this.cidKey(cid),
+      k.cid(cid),
       content.level,
       content.filename,
     );
@@ -191,11 +196,57 @@ export class ContentCache {
   }
 
   /**
+   * Corrects a cid's cached tier and file name to MySQL's, unless the entry changed since it was
+   * read as `seen` (compare-and-set: a relocator settling a move meanwhile knows better); true
+   * when it corrected it.
+   */
+  async syncContent(
+    cid: number,
+    seen: { level: string; filename: string },
+    mysql: { level: string; filename: string },
+  ): Promise<boolean> {
+    const k = await this.keys();
+    const done = await this.#redis.relocationSyncContent(
+      k.cid(cid),
+      seen.level,
+      seen.filename,
+      mysql.level,
+      mysql.filename,
+    );
+    return done === 1;
+  }
+
+  /**
+   * The cached tier and file name of many cids in one round trip (`null` for a cid with no
+   * entry), in order.
+   */
+  async peekMany(
+    cids: readonly number[],
+  ): Promise<({ level: string; filename: string; count: number | null } | null)[]> {
+    if (cids.length === 0) return [];
+    const k = await this.keys();
+    const pipeline = this.#redis.pipeline();
+    for (const cid of cids) pipeline.hmget(k.cid(cid), 'level', 'file', 'count');
+    const replies = (await pipeline.exec()) ?? [];
+    return cids.map((_, i) => {
+      const [error, value] = replies[i] ?? [new Error('missing reply'), null];
+      if (error) throw error;
+      const [level, file, count] = value as (string | null)[];
+      if (level === null || level === undefined) return null;
+      return {
+        level,
+        filename: file ?? '',
+        count: count === null || count === undefined ? null : Number(count),
+      };
+    });
+  }
+
+  /**
    * Overwrites a cid's tier and file name, and clears its hold (its move is no longer waiting);
    * the relocator calls it after each decision that is not a wait.
    */
   async setContent(cid: number, content: { level: string; filename: string }): Promise<void> {
-    const key = this.cidKey(cid);
+    const key = (await this.keys()).cid(cid);
     const results = await this.#redis
       .multi()
       .hset(key, 'level', content.level, 'file', content.filename)
@@ -205,14 +256,74 @@ export class ContentCache {
     if (!results || failed) throw failed?.[0] ?? new Error('updating the content cache failed');
   }
 
+  /**
+   * The id of each cid's waiting, delayed or active job (BullMQ's deduplication key), `null` when
+   * none, in one round trip, in order.
+   */
+  async pendingJobs(cids: readonly number[]): Promise<(string | null)[]> {
+    if (cids.length === 0) return [];
+    const k = await this.keys();
+    return this.#redis.mget(...cids.map((cid) => k.dedup(cid)));
+  }
+
+  /**
+   * Replaces the published list of stuck cids (see `syncCache`): cids stuck before keep the time
+   * they were first found stuck, cids no longer stuck leave the list.
+   */
+  async setStuck(cids: readonly number[], now: number): Promise<void> {
+    const k = await this.keys();
+    const before = await this.#redis.zrange(k.stuck, 0, -1);
+    const current = new Set(cids.map(String));
+    const gone = before.filter((cid) => !current.has(cid));
+    const pipeline = this.#redis.pipeline();
+    if (gone.length > 0) pipeline.zrem(k.stuck, ...gone);
+    for (const cid of current) pipeline.zadd(k.stuck, 'NX', now, cid);
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([error]) => error !== null)?.[0];
+    if (failed) throw failed;
+  }
+
+  /** A page of the published stuck cids (oldest first) with when each was first found stuck. */
+  async listStuck(
+    offset: number,
+    limit: number,
+  ): Promise<{ total: number; items: { cid: number; since: number }[] }> {
+    const k = await this.keys();
+    const [total, flat] = await Promise.all([
+      this.#redis.zcard(k.stuck),
+      this.#redis.zrange(k.stuck, offset, offset + limit - 1, 'WITHSCORES'),
+    ]);
+    const items: { cid: number; since: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      items.push({ cid: Number(flat[i]), since: Number(flat[i + 1]) });
+    }
+    return { total, items };
+  }
+
+  /**
+   * After a commit: points the cid's entry at its new tier, clears its hold and forgets its
+   * pending move, in one round trip (see `MoveJournal.settle`).
+   */
+  async settleMove(cid: number, content: { level: string; filename: string }): Promise<void> {
+    const k = await this.keys();
+    const results = await this.#redis
+      .pipeline()
+      .hset(k.cid(cid), 'level', content.level, 'file', content.filename)
+      .hdel(k.cid(cid), HOLD_FIELD)
+      .del(k.moving(cid))
+      .exec();
+    const failed = results?.find(([error]) => error !== null)?.[0];
+    if (!results || failed) throw failed ?? new Error('settling the move in Redis failed');
+  }
+
   /** Records why a cid's move waits (see {@link MoveHold}). */
   async setHold(cid: number, hold: MoveHold): Promise<void> {
-    await this.#redis.hset(this.cidKey(cid), HOLD_FIELD, JSON.stringify(hold));
+    await this.#redis.hset((await this.keys()).cid(cid), HOLD_FIELD, JSON.stringify(hold));
   }
 
   /** Forgets a cid's hold (its move goes on, or failed for another reason). */
   async clearHold(cid: number): Promise<void> {
-    await this.#redis.hdel(this.cidKey(cid), HOLD_FIELD);
+    await this.#redis.hdel((await this.keys()).cid(cid), HOLD_FIELD);
   }
 
   /** The hash field of a cid's entry that holds its {@link MoveHold} (JSON). */
@@ -220,18 +331,14 @@ export class ContentCache {
     return HOLD_FIELD;
   }
 
-  get #tiersKey(): string {
-    return `${this.#prefix}:tiers`;
-  }
-
   /** Publishes a tier's state (relocators call it after each check). */
   async setTierStatus(level: string, status: TierStatus): Promise<void> {
-    await this.#redis.hset(this.#tiersKey, level, JSON.stringify(status));
+    await this.#redis.hset((await this.keys()).tiers, level, JSON.stringify(status));
   }
 
   /** Every tier's last published state, by level name. */
   async readTierStatus(): Promise<Record<string, TierStatus>> {
-    const raw = await this.#redis.hgetall(this.#tiersKey);
+    const raw = await this.#redis.hgetall((await this.keys()).tiers);
     const out: Record<string, TierStatus> = {};
     for (const [level, json] of Object.entries(raw)) {
       const parsed = parseJson<TierStatus>(json);
@@ -242,12 +349,12 @@ export class ContentCache {
 
   /** Records the job that started relocating a cid (for `/update_sentence` and state). */
   async setLastJob(cid: number, jobId: string): Promise<void> {
-    await this.#redis.hset(this.cidKey(cid), 'lastJob', jobId);
+    await this.#redis.hset((await this.keys()).cid(cid), 'lastJob', jobId);
   }
 
   /** Reads a cid's entry; `null` when nothing is cached for it. */
   async get(cid: number): Promise<CachedContent | null> {
-    const h = await this.#redis.hgetall(this.cidKey(cid));
+    const h = await this.#redis.hgetall((await this.keys()).cid(cid));
     if (Object.keys(h).length === 0) return null;
     return {
       level: h.level ?? null,
@@ -261,21 +368,22 @@ export class ContentCache {
 
   /** The latest count posted for a cid, or `null` when none was recorded. */
   async latestCount(cid: number): Promise<number | null> {
-    const value = await this.#redis.hget(this.cidKey(cid), 'count');
+    const value = await this.#redis.hget((await this.keys()).cid(cid), 'count');
     return value === null ? null : Number(value);
   }
 
   /** Forgets a cid's entry (the next post fills it from MySQL again). */
   async forget(cid: number): Promise<void> {
-    await this.#redis.del(this.cidKey(cid));
+    await this.#redis.del((await this.keys()).cid(cid));
   }
 
   /** Publishes a level table: stores it and bumps the version every gateway compares against. */
   async publishLevels(levels: readonly Level[]): Promise<number> {
+    const k = await this.keys();
     const results = await this.#redis
       .multi()
-      .set(this.#levelsKey, JSON.stringify(levels))
-      .incr(this.levelsVersionKey)
+      .set(k.levels, JSON.stringify(levels))
+      .incr(k.levelsVersion)
       .exec();
     const incr = results?.[1];
     if (!incr || incr[0]) throw incr?.[0] ?? new Error('publishing levels failed');
@@ -284,7 +392,8 @@ export class ContentCache {
 
   /** Reads the published level table and its version; `levels` is null when none is published. */
   async readLevels(): Promise<{ version: number; levels: Level[] | null }> {
-    const [json, version] = await this.#redis.mget(this.#levelsKey, this.levelsVersionKey);
+    const k = await this.keys();
+    const [json, version] = await this.#redis.mget(k.levels, k.levelsVersion);
     return { version: Number(version ?? 0), levels: json ? (JSON.parse(json) as Level[]) : null };
   }
 }

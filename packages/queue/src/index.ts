@@ -7,6 +7,46 @@ export {
 } from './constants.ts';
 export { createProducerRedis, createWorkerRedis } from './connection.ts';
 export { ContentCache } from './content-cache.ts';
+export {
+  ContentAdminError,
+  clearPendingMove,
+  contentCommands,
+  inspectTierFile,
+  refuseRemovingLevelsOfPendingMoves,
+  requeueContent,
+  setContentLevel,
+} from './content-admin.ts';
+export type {
+  ClearPendingResult,
+  ContentAdminDeps,
+  ContentAdminErrorCode,
+  RequeueResult,
+  SetLevelResult,
+  TierFile,
+} from './content-admin.ts';
+export { SYNC_PAGE, syncCache } from './cache-sync.ts';
+export type { CacheDrift, CacheSyncDeps, CacheSyncReport, StuckContent } from './cache-sync.ts';
+export { MoveJournal, parsePendingMove } from './move-journal.ts';
+export type { PendingMove } from './move-journal.ts';
+export { RelocationKeys, deploymentBase, ownerKey } from './keys.ts';
+export type { KeySource } from './keys.ts';
+export {
+  DeploymentBinding,
+  IdentityUnavailableError,
+  OWNER_RENEW_MS,
+  OWNER_TTL_MS,
+  PrefixInUseError,
+  databaseLabel,
+  logBindingEvent,
+  removeDeploymentState,
+  renewEvery,
+} from './deployment.ts';
+export type {
+  BindingEvent,
+  BindingLogger,
+  ClaimOutcome,
+  DeploymentBindingOptions,
+} from './deployment.ts';
 export type { CachedContent, MoveHold, RecordCountResult, TierStatus } from './content-cache.ts';
 export { enqueueRelocation } from './enqueue.ts';
 export type { RelocationQueue } from './enqueue.ts';
@@ -17,4 +57,3 @@ export { readRedisCondition, redisConditionOf, redisFaultOf } from './redis-faul
 export type { RedisCondition, RedisFault } from './redis-faults.ts';
 export { getRelocationStatus } from './relocation-state.ts';
 export type { RelocationStatus } from './relocation-state.ts';
-export { ENV_FILE, loadEnvFile } from './env-file.ts';

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { MAX_SAFE_COUNT } from './constants.ts';
 
 /**
- * What a relocation job carries. The processor treats `count` as a hint: it reads the latest
+ * What a relocation job carries; the relocator validates every job against it when the job
+ * starts, and a job that does not match fails at once with `INVALID_JOB`. The processor treats `count` as a hint: it reads the latest
  * count for the cid from the content cache when it starts, so a stale payload never decides.
  */
 export const relocationJobDataSchema = z.object({
@@ -15,6 +16,12 @@ export const relocationJobDataSchema = z.object({
   from: z.string().min(1).max(64).nullable(),
   /** Epoch milliseconds of the post that asked for the move. */
   requestedAt: z.number().int().min(0),
+  /**
+   * Identity of the database the job belongs to (`deployment.id`). A relocator serving another
+   * database completes such a job without acting on it (I7). Jobs queued before identities
+   * existed have none and belong to the database that finds them.
+   */
+  deployment: z.string().min(1).max(64).optional(),
 });
 
 /** A relocation job's payload. */

@@ -1,5 +1,5 @@
 import type { Database } from '@relocation/db';
-import type { ContentCache, RelocationQueue } from '@relocation/queue';
+import { MoveJournal, type ContentCache, type RelocationQueue } from '@relocation/queue';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
@@ -27,6 +27,8 @@ export interface InfrastructureDeps {
 /** What routes reach through `app.gateway`. */
 export interface GatewayContext extends Omit<PostViewsDeps, 'now'> {
   config: GatewayConfig;
+  /** The relocators' move journal, on the cache's deployment (the admin content commands read it). */
+  journal: MoveJournal;
 }
 
 declare module 'fastify' {
@@ -95,6 +97,7 @@ function infrastructure(app: FastifyInstance, deps: InfrastructureDeps, done: ()
     cache,
     levels,
     hysteresis: config.tieringHysteresis,
+    journal: MoveJournal.forCache(cache),
   });
 
   // Without these listeners an outage would crash the process (EventEmitter 'error'); with them

@@ -5,6 +5,8 @@ import {
   cidParams,
   contentResponse,
   contentStateResponse,
+  contentsQuery,
+  stuckContentsResponse,
   errorResponse,
   historyQuery,
   historyResponse,
@@ -88,6 +90,9 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
       const { relocation } = state;
       return {
         ...contentBody(state.content, state.viewCount),
+        target: state.target,
+        settled: state.settled,
+        reason: state.reason,
         relocation: {
           state: relocation.state,
           jobId: relocation.jobId,
@@ -105,6 +110,39 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
               : null,
         },
       };
+    },
+  );
+
+  app.get(
+    '/v1/contents',
+    {
+      schema: {
+        summary: 'List stuck contents',
+        description:
+          "Contents whose latest count calls for another tier while nothing is queued, running or delayed for them: nothing will move them unless someone acts (`POST /v1/contents/:cid/requeue`, `npm run content -- requeue <cid>`, or `npm run reconcile -- --fix`). The relocators' cache sweep finds them every CACHE_SYNC_EVERY; each is checked again here.",
+        tags: ['contents'],
+        querystring: contentsQuery,
+        response: { 200: stuckContentsResponse, 400: errorResponse, 503: errorResponse },
+      },
+    },
+    async (request) => {
+      const { limit = 100, offset = 0 } = request.query;
+      const page = await fromRedis(() => app.gateway.cache.listStuck(offset, limit));
+      const items = [];
+      for (const { cid, since } of page.items) {
+        const state = await readContentState(app.gateway, cid).catch(() => null);
+        // Settled since the sweep (or gone): no longer stuck.
+        if (!state || state.settled || state.relocation.state !== 'idle') continue;
+        items.push({
+          cid,
+          filename: state.content.filename,
+          level: state.content.content_level,
+          target: state.target,
+          viewCount: state.viewCount,
+          stuckSince: toIso(new Date(since)),
+        });
+      }
+      return { total: page.total, items };
     },
   );
 

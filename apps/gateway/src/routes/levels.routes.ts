@@ -1,6 +1,6 @@
 import { listLevels } from '@relocation/db';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { TierStatus } from '@relocation/queue';
+import { refuseRemovingLevelsOfPendingMoves, type TierStatus } from '@relocation/queue';
 import { assertValidLevels } from '@relocation/tiering';
 import { fromDatabase, fromRedis } from '../errors.ts';
 import { adminAuthPlugin } from '../plugins/admin-auth.ts';
@@ -65,7 +65,7 @@ export const levelsRoutes: FastifyPluginAsyncZod = async (app) => {
         schema: {
           summary: 'Replace the tier table (admin)',
           description:
-            "Atomically replaces the whole table. It must partition the counts: start at 0, no gap, no overlap, only the last level unbounded, unique names and absolute paths in normal form (400 INVALID_LEVELS names each level and rule). Each level's directory must be its tier: existing and holding the marker of its level and this database; a missing or unmarked directory is refused (409 TIER_UNAVAILABLE) unless `?create=true`, which creates it and writes its marker. A level that contents still sit on cannot be removed (409 LEVEL_IN_USE). Every gateway uses the new table from its next post.",
+            "Atomically replaces the whole table. It must partition the counts: start at 0, no gap, no overlap, only the last level unbounded, unique names and absolute paths in normal form (400 INVALID_LEVELS names each level and rule). Each level's directory must be its tier: existing and holding the marker of its level and this database; a missing or unmarked directory is refused (409 TIER_UNAVAILABLE) unless `?create=true`, which creates it and writes its marker. A level that contents still sit on, or that a pending move goes from or to, cannot be removed (409 LEVEL_IN_USE, naming the levels and the cids of the pending moves). Every gateway uses the new table from its next post.",
           tags: ['levels'],
           security: [{ adminBasicAuth: [] }],
           querystring: levelsQuery,
@@ -83,6 +83,9 @@ export const levelsRoutes: FastifyPluginAsyncZod = async (app) => {
         // Rules first (400), then the directories (409), then MySQL: a refused table changes
         // nothing, on disk or in the database.
         const valid = assertValidLevels(request.body.levels);
+        // A level a pending move goes from or to stays: that move could never be finished
+        // (LEVEL_IN_USE; the error handler maps the refusal and any backend failure).
+        await refuseRemovingLevelsOfPendingMoves(app.gateway, valid);
         const plans = await prepareTierDirs(app.gateway.db, valid, {
           create: request.query.create,
         });

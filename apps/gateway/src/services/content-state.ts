@@ -18,6 +18,8 @@ export interface ContentState {
    * queued, running or failed, and its latest count calls for the level it is on.
    */
   settled: boolean;
+  /** Why it is not settled (and what to do when nothing will settle it); null when settled. */
+  reason: string | null;
 }
 
 /**
@@ -29,8 +31,9 @@ export async function readContentState(
   deps: Omit<PostViewsDeps, 'now'>,
   cid: number,
 ): Promise<ContentState> {
-  const content = await fromDatabase(() => getContent(deps.db, cid));
-  if (content === undefined) throw contentNotFound(cid);
+  const found = await fromDatabase(() => getContent(deps.db, cid));
+  if (found === undefined) throw contentNotFound(cid);
+  const content = found;
   const cached = await fromRedis(() => deps.cache.get(cid));
   const relocation = await fromQueue(deps.redis, () =>
     getRelocationStatus(deps.queue, deps.cache, cid),
@@ -44,11 +47,21 @@ export async function readContentState(
     options: { hysteresis: deps.hysteresis },
   });
   const target = decision.kind === 'stay' ? content.content_level : decision.to;
-  return {
-    content,
-    viewCount,
-    target,
-    relocation,
-    settled: relocation.state === 'idle' && target === content.content_level,
-  };
+  const settled = relocation.state === 'idle' && target === content.content_level;
+  return { content, viewCount, target, relocation, settled, reason: settled ? null : why() };
+
+  function why(): string {
+    switch (relocation.state) {
+      case 'queued':
+        return `a move to ${relocation.target ?? target} is queued`;
+      case 'active':
+        return `a move to ${relocation.target ?? target} is running`;
+      case 'waiting':
+        return `the move to ${relocation.target ?? target} waits for a storage fault to clear: ${relocation.hold.message}`;
+      case 'failed':
+        return `the last move failed: ${relocation.error}; fix the cause, then \`npm run content -- requeue ${cid}\` (or POST /v1/contents/${cid}/requeue)`;
+      case 'idle':
+        return `stuck: its count ${viewCount} calls for ${target}, it is on ${content.content_level}, and nothing is queued for it; \`npm run content -- requeue ${cid}\` (or POST /v1/contents/${cid}/requeue) queues the move`;
+    }
+  }
 }

@@ -1,7 +1,8 @@
 import { fromRedis, toAppError, type AppError, type ErrorBody } from '../errors.ts';
 import {
   decide,
-  postViews,
+  recordLatest,
+  type CacheHit,
   type PostViewsDeps,
   type ViewOutcome,
   type ViewReport,
@@ -42,8 +43,10 @@ export async function postBatch(
   const groups = [...byCid.values()];
   const entries: BatchEntry[] = new Array<BatchEntry>(items.length);
   // Every count is recorded in one pipelined round trip, in batch order (so a cid's last item is
-  // its latest count). Cached cids are then decided from those answers; the others (a miss: the
-  // count was not recorded) go through the whole post, which reads MySQL and fills the cache.
+  // its latest count). Cached cids are then decided from those answers. A cid with a miss (its
+  // count was not recorded, at least for one item) is filled from MySQL and only its last item
+  // is recorded again: re-recording an earlier item would overwrite a later one recorded by the
+  // pipeline when another gateway filled the entry in between (I5).
   const now = (deps.now ?? Date.now)();
   const recorded = await fromRedis(() => deps.cache.recordCounts(items, now));
   // Shared by the lanes; the first 5xx stops them all.
@@ -53,13 +56,20 @@ export async function postBatch(
     while (run.failure === null && run.next < groups.length) {
       const group = groups[run.next] ?? [];
       run.next += 1;
+      let refilled: CacheHit | null = null;
       for (const index of group) {
         const item = items[index];
         if (item === undefined || run.failure !== null) break;
         try {
-          const hit = recorded[index];
-          entries[index] =
-            hit?.kind === 'hit' ? await decide(deps, item, hit, now) : await postViews(deps, item);
+          let hit = recorded[index];
+          if (hit?.kind !== 'hit' || refilled) {
+            if (!refilled) {
+              const last = items[group[group.length - 1] ?? index] ?? item;
+              refilled = await recordLatest(deps, last.cid, last.count, now);
+            }
+            hit = refilled;
+          }
+          entries[index] = await decide(deps, item, hit, now);
         } catch (error) {
           const appError = toAppError(error);
           if (appError.statusCode >= 500) {

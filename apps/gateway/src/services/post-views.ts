@@ -64,7 +64,7 @@ const MAX_FILL_ATTEMPTS = 3;
  */
 export async function postViews(deps: PostViewsDeps, report: ViewReport): Promise<ViewOutcome> {
   const now = (deps.now ?? Date.now)();
-  const hit = await recordCount(deps, report.cid, report.count, now);
+  const hit = await recordLatest(deps, report.cid, report.count, now);
   return decide(deps, report, hit, now);
 }
 
@@ -99,8 +99,16 @@ export async function decide(
   // not removed here: removing it would race with another gateway's add and lose that update;
   // the processor reads the latest count when it starts and finds nothing to do.
   if (needsMove || hit.pendingJobId !== null) {
+    const { deployment } = await deps.cache.keys();
     const job = await fromQueue(deps.redis, () =>
-      enqueueRelocation(deps.queue, { cid, count, target, from: hit.level, requestedAt: now }),
+      enqueueRelocation(deps.queue, {
+        cid,
+        count,
+        target,
+        from: hit.level,
+        requestedAt: now,
+        deployment,
+      }),
     );
     jobId = job.id ?? jobId;
   }
@@ -115,7 +123,11 @@ export async function decide(
   };
 }
 
-async function recordCount(
+/**
+ * Records `count` as the cid's latest count, reading the content from MySQL and filling the
+ * cache first when it is not cached; throws `CONTENT_NOT_FOUND` for an unknown cid.
+ */
+export async function recordLatest(
   deps: PostViewsDeps,
   cid: number,
   count: number,

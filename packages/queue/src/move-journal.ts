@@ -1,5 +1,12 @@
-import type { ContentCache, MoveHold } from '@relocation/queue';
+import { readFileSync } from 'node:fs';
 import type { Redis, Result } from 'ioredis';
+import type { ContentCache, MoveHold } from './content-cache.ts';
+import type { KeySource, RelocationKeys } from './keys.ts';
+
+const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
+const JOB_START_LUA = lua('start-job-3.lua');
+const BEGIN_LUA = lua('begin-move-1.lua');
+const BEGIN_IF_ABSENT_LUA = lua('begin-move-if-absent-1.lua');
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -35,15 +42,15 @@ export interface PendingMove {
  * Without it a job that re-decides after a crash could leave a copy in the tier the crashed
  * attempt was moving to (I2, I6).
  *
- * Key: `<prefix>:relocator:moving:<cid>` (a hash), next to the queue's keys.
+ * Key: {@link RelocationKeys.moving} (a hash per cid), in the deployment's own key space.
  */
 export class MoveJournal {
   readonly #redis: Redis;
-  readonly #prefix: string;
+  readonly #source: KeySource;
 
-  constructor(redis: Redis, options: { prefix: string }) {
+  constructor(redis: Redis, source: KeySource) {
     this.#redis = redis;
-    this.#prefix = `${options.prefix}:relocator:moving`;
+    this.#source = source;
     // Defined commands go out as EVALSHA (the script body is sent once, not with every call).
     redis.defineCommand('relocatorStartJob', { numberOfKeys: 3, lua: JOB_START_LUA });
     redis.defineCommand('relocatorBeginMove', { numberOfKeys: 1, lua: BEGIN_LUA });
@@ -53,14 +60,13 @@ export class MoveJournal {
     });
   }
 
-  /** The Redis key of a cid's pending move. */
-  key(cid: number): string {
-    return `${this.#prefix}:${cid}`;
+  #keys(): Promise<RelocationKeys> | RelocationKeys {
+    return this.#source.current ?? this.#source.keys();
   }
 
   /** The cid's pending move, or `null`. */
   async get(cid: number): Promise<PendingMove | null> {
-    return parsePendingMove(await this.#redis.hgetall(this.key(cid)));
+    return parsePendingMove(await this.#redis.hgetall((await this.#keys()).moving(cid)));
   }
 
   /**
@@ -78,10 +84,11 @@ export class MoveJournal {
     pending: PendingMove | null;
     hold: MoveHold | null;
   }> {
+    const k = await this.#keys();
     const [count, version, flat, holdJson] = await this.#redis.relocatorStartJob(
-      cache.cidKey(cid),
-      cache.levelsVersionKey,
-      this.key(cid),
+      k.cid(cid),
+      k.levelsVersion,
+      k.moving(cid),
       jobId,
       cache.holdField,
     );
@@ -105,19 +112,15 @@ export class MoveJournal {
     cache: ContentCache,
     content: { level: string; filename: string },
   ): Promise<void> {
-    const results = await this.#redis
-      .pipeline()
-      .hset(cache.cidKey(cid), 'level', content.level, 'file', content.filename)
-      .hdel(cache.cidKey(cid), cache.holdField)
-      .del(this.key(cid))
-      .exec();
-    const failed = results?.find(([error]) => error !== null);
-    if (!results || failed) throw failed?.[0] ?? new Error('settling the move in Redis failed');
+    await cache.settleMove(cid, content);
   }
 
   /** Records a move before any file is touched (replacing whatever was recorded). */
   async begin(cid: number, move: PendingMove): Promise<void> {
-    await this.#redis.relocatorBeginMove(this.key(cid), ...pendingMoveFields(move));
+    await this.#redis.relocatorBeginMove(
+      (await this.#keys()).moving(cid),
+      ...pendingMoveFields(move),
+    );
   }
 
   /**
@@ -127,7 +130,7 @@ export class MoveJournal {
    */
   async beginIfAbsent(cid: number, move: PendingMove): Promise<boolean> {
     const created = await this.#redis.relocatorBeginMoveIfAbsent(
-      this.key(cid),
+      (await this.#keys()).moving(cid),
       ...pendingMoveFields(move),
     );
     return created === 1;
@@ -135,7 +138,7 @@ export class MoveJournal {
 
   /** Records that the file reached the destination, so a retry can commit the real figures. */
   async markMoved(cid: number, moved: { bytes: number; durationMs: number }): Promise<void> {
-    await this.#redis.hset(this.key(cid), {
+    await this.#redis.hset((await this.#keys()).moving(cid), {
       movedBytes: String(moved.bytes),
       movedDurationMs: String(moved.durationMs),
     });
@@ -143,22 +146,61 @@ export class MoveJournal {
 
   /** Forgets the cid's pending move once it is committed (or known never to have touched a file). */
   async end(cid: number): Promise<void> {
-    await this.#redis.del(this.key(cid));
+    await this.#redis.del((await this.#keys()).moving(cid));
+  }
+
+  /**
+   * Every pending move of the deployment, by ascending cid: SCANs its `moving:<cid>` keys (never
+   * `KEYS`, so Redis keeps serving meanwhile) and reads them in pipelines of one batch each. For
+   * admin checks, not for the hot path: it visits every pending move.
+   */
+  async pendingMoves(): Promise<{ cid: number; move: PendingMove }[]> {
+    const k = await this.#keys();
+    // The pattern and the cids come from the one builder of the key (`RelocationKeys.moving`).
+    const stem = k.moving(0).slice(0, -1);
+    const pattern = `${stem.replace(/[*?[\]\\]/g, '\\$&')}*`;
+    const found: { cid: number; move: PendingMove }[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      const cids = keys
+        .map((key) => Number(key.slice(stem.length)))
+        .filter((cid) => Number.isSafeInteger(cid) && cid >= 0);
+      if (cids.length === 0) continue;
+      const pipeline = this.#redis.pipeline();
+      for (const cid of cids) pipeline.hgetall(k.moving(cid));
+      const replies = (await pipeline.exec()) ?? [];
+      cids.forEach((cid, i) => {
+        const [error, hash] = replies[i] ?? [new Error('missing reply'), null];
+        if (error) throw error;
+        const move = parsePendingMove(hash as Record<string, string>);
+        if (move) found.push({ cid, move });
+      });
+    } while (cursor !== '0');
+    return found.sort((a, b) => a.cid - b.cid);
+  }
+
+  /** The pending moves from or to any of `levels` (see {@link pendingMoves}), by ascending cid. */
+  async pendingMovesUsing(
+    levels: readonly string[],
+  ): Promise<{ cid: number; move: PendingMove }[]> {
+    if (levels.length === 0) return [];
+    const all = await this.pendingMoves();
+    return all.filter(({ move }) => levels.includes(move.from) || levels.includes(move.to));
+  }
+
+  /**
+   * A journal on the connection and the deployment of `cache` (the gateway's admin commands use
+   * it): the keys are those the cache is bound to, read when first needed.
+   */
+  static forCache(cache: ContentCache): MoveJournal {
+    return new MoveJournal(cache.redis, {
+      current: null,
+      keys: async () => cache.keys(),
+    });
   }
 }
-
-const JOB_START_LUA = `
-redis.call('HSET', KEYS[1], 'lastJob', ARGV[1])
-local count = redis.call('HGET', KEYS[1], 'count')
-local hold = redis.call('HGET', KEYS[1], ARGV[2])
-local version = redis.call('GET', KEYS[2]) or '0'
-return { count or false, version, redis.call('HGETALL', KEYS[3]), hold or false }
-`;
-
-const BEGIN_LUA = "redis.call('DEL', KEYS[1]) redis.call('HSET', KEYS[1], unpack(ARGV)) return 1";
-
-const BEGIN_IF_ABSENT_LUA =
-  "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end redis.call('HSET', KEYS[1], unpack(ARGV)) return 1";
 
 /** The hash fields a pending move is stored as. */
 function pendingMoveFields(move: PendingMove): string[] {

@@ -1,11 +1,15 @@
 --[[
   Records the latest count of a known cid and reads what the gateway needs to answer, in one
-  round trip.
-  KEYS[1] the cid's cache hash, KEYS[2] the levels version key, KEYS[3] the cid's BullMQ
-  deduplication key.
-  ARGV[1] count, ARGV[2] now (epoch ms).
-  Returns { level | nil, filename | nil, levelsVersion, jobId | nil }; a cid that is not cached
-  yet is not written (level nil), so unknown cids leave nothing behind.
+  round trip (the hot path of every post).
+  Input:
+    KEYS[1] the cid's cache hash
+    KEYS[2] the published levels' version
+    KEYS[3] the cid's BullMQ deduplication key (id of its waiting, delayed or active job)
+    ARGV[1] count
+    ARGV[2] now (epoch ms)
+  Output:
+    { level | false, filename | false, levelsVersion, jobId | false }; a cid that is not cached
+    yet is not written (level false), so unknown cids leave nothing behind.
 ]]
 local level = redis.call('HGET', KEYS[1], 'level')
 local version = redis.call('GET', KEYS[2]) or '0'

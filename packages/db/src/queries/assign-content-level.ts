@@ -1,0 +1,80 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../schema.ts';
+
+/** A level an operator sets by hand for a content whose file they moved themselves. */
+export interface LevelAssignment {
+  cid: number;
+  /** The level the content's file is on now. */
+  level: string;
+  /**
+   * The level the caller last saw; the change is refused (`stale`) if the row moved elsewhere
+   * since. Omit to accept any current level.
+   */
+  expectedLevel?: string;
+  /** Total views known for the content (stored on the row and in the history row). */
+  viewCount: number;
+  /** Who made the change, stored as the history row's `job_id` (e.g. `admin:operator`). */
+  jobId: string;
+  /** Time of the change; defaults to now. */
+  now?: Date;
+}
+
+/** What {@link assignContentLevel} did. */
+export type AssignResult =
+  | { kind: 'assigned'; previousLevel: string; historyId: number; updatedAt: Date }
+  | { kind: 'unchanged' }
+  | { kind: 'stale'; actualLevel: string }
+  | { kind: 'not-found' };
+
+/**
+ * Records a level change made outside the relocator (an operator moved the file by hand) in one
+ * transaction, as `commitRelocation` records a move: locks the content row, updates
+ * `content_level` / `update_time` / `view_count` and inserts the `update_history` row (I3), with
+ * no bytes or duration (nothing was copied by the service). A content already on `level` is
+ * `unchanged` (no history row), so repeating the call is harmless; a row that is no longer on
+ * `expectedLevel` gives `stale` and changes nothing. The caller checks the file and the level.
+ */
+export async function assignContentLevel(
+  db: Kysely<Database>,
+  change: LevelAssignment,
+): Promise<AssignResult> {
+  const now = change.now ?? new Date();
+  return db.transaction().execute(async (trx): Promise<AssignResult> => {
+    const row = await trx
+      .selectFrom('contents')
+      .select(['content_level', 'update_time'])
+      .where('cid', '=', change.cid)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!row) return { kind: 'not-found' };
+    if (row.content_level === change.level) return { kind: 'unchanged' };
+    if (change.expectedLevel !== undefined && row.content_level !== change.expectedLevel) {
+      return { kind: 'stale', actualLevel: row.content_level };
+    }
+    await trx
+      .updateTable('contents')
+      .set({ content_level: change.level, update_time: now, view_count: change.viewCount })
+      .where('cid', '=', change.cid)
+      .execute();
+    const inserted = await trx
+      .insertInto('update_history')
+      .values({
+        cid: change.cid,
+        old_updated_date: row.update_time,
+        old_content_level: row.content_level,
+        new_updated_date: now,
+        new_content_level: change.level,
+        view_count: change.viewCount,
+        job_id: change.jobId,
+        bytes: null,
+        duration_ms: null,
+      })
+      .executeTakeFirstOrThrow();
+    return {
+      kind: 'assigned',
+      previousLevel: row.content_level,
+      historyId: Number(inserted.insertId),
+      updatedAt: now,
+    };
+  });
+}

@@ -1,0 +1,127 @@
+import { listContents, listLevels, type Database } from '@relocation/db';
+import { chooseTier, validateLevels, type ChooseTierOptions } from '@relocation/tiering';
+import type { Kysely } from 'kysely';
+import type { ContentCache } from './content-cache.ts';
+
+/** Contents read from MySQL (and cache entries from Redis) per round trip of a sweep. */
+export const SYNC_PAGE = 1000;
+
+/** A cache entry that disagrees with MySQL. */
+export interface CacheDrift {
+  cid: number;
+  /** What the cache said. */
+  cached: { level: string; filename: string };
+  /** What MySQL says (the truth). */
+  mysql: { level: string; filename: string };
+  /** The entry was corrected (with `fix`; a relocator settling a move meanwhile wins). */
+  fixed: boolean;
+}
+
+/**
+ * A content whose latest count calls for another tier while nothing is queued, running or
+ * delayed for it: nothing will ever move it unless someone acts (a failed job, a lost post).
+ */
+export interface StuckContent {
+  cid: number;
+  filename: string;
+  /** Its level in MySQL. */
+  level: string;
+  /** The tier its latest count calls for. */
+  target: string;
+  /** Its latest count (posted, else MySQL's). */
+  count: number;
+}
+
+/** What {@link syncCache} found (and fixed). */
+export interface CacheSyncReport {
+  contents: number;
+  /** Contents that have a cache entry. */
+  cached: number;
+  drift: CacheDrift[];
+  stuck: StuckContent[];
+  durationMs: number;
+}
+
+/** What {@link syncCache} needs. */
+export interface CacheSyncDeps {
+  db: Kysely<Database>;
+  cache: ContentCache;
+  /** The tiering options the apps decide with (hysteresis, minimum residence). */
+  tiering?: ChooseTierOptions;
+  now?: () => number;
+}
+
+/**
+ * Compares every content's cache entry with MySQL, the only truth (invariant I7), a page at a
+ * time: a pipelined read of the entries per page of MySQL rows, so one pass costs about
+ * `2 × contents / 1000` round trips. With `fix`, an entry that disagrees is corrected by
+ * compare-and-set (an entry a relocator changed since it was read is left to the relocator), so
+ * a change made in MySQL outside the service (manual SQL, a restore) reaches the gateways within
+ * one sweep. It also lists the stuck contents (see {@link StuckContent}), and with `fix`
+ * publishes that list for `GET /v1/contents?state=stuck`.
+ */
+export async function syncCache(
+  deps: CacheSyncDeps,
+  options: { fix: boolean },
+): Promise<CacheSyncReport> {
+  const started = Date.now();
+  const now = (deps.now ?? Date.now)();
+  const checked = validateLevels(await listLevels(deps.db));
+  const levels = checked.ok ? checked.levels : null;
+  const report: CacheSyncReport = { contents: 0, cached: 0, drift: [], stuck: [], durationMs: 0 };
+  let afterCid = -1;
+  for (;;) {
+    const page = await listContents(deps.db, { afterCid, limit: SYNC_PAGE });
+    if (page.length === 0) break;
+    afterCid = Number(page[page.length - 1]?.cid ?? afterCid);
+    const cids = page.map((c) => Number(c.cid));
+    const entries = await deps.cache.peekMany(cids);
+    const candidates: StuckContent[] = [];
+    for (const [i, content] of page.entries()) {
+      report.contents++;
+      const cid = Number(content.cid);
+      const entry = entries[i] ?? null;
+      const mysql = { level: content.content_level, filename: content.filename };
+      if (entry) {
+        report.cached++;
+        if (entry.level !== mysql.level || entry.filename !== mysql.filename) {
+          const seen = { level: entry.level, filename: entry.filename };
+          const fixed = options.fix ? await deps.cache.syncContent(cid, seen, mysql) : false;
+          report.drift.push({ cid, cached: seen, mysql, fixed });
+        }
+      }
+      if (levels === null) continue;
+      const count = entry?.count ?? Number(content.view_count);
+      const decision = chooseTier({
+        count,
+        levels,
+        current: mysql.level,
+        ...(deps.tiering ? { options: deps.tiering } : {}),
+        now,
+        lastMovedAt: content.update_time.getTime(),
+      });
+      if (decision.kind === 'move') {
+        candidates.push({
+          cid,
+          filename: mysql.filename,
+          level: mysql.level,
+          target: decision.to,
+          count,
+        });
+      }
+    }
+    if (candidates.length > 0) {
+      const pending = await deps.cache.pendingJobs(candidates.map((c) => c.cid));
+      candidates.forEach((candidate, i) => {
+        if (pending[i] === null) report.stuck.push(candidate);
+      });
+    }
+  }
+  if (options.fix)
+    await deps.cache.setStuck(
+      report.stuck.map((s) => s.cid),
+      now,
+    );
+  report.durationMs = Date.now() - started;
+  return report;
+}

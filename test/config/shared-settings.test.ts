@@ -1,0 +1,107 @@
+import { loadConfig as loadGatewayConfig } from '@relocation/gateway';
+import { loadConfig as loadRelocatorConfig } from '@relocation/relocator';
+import { ConfigError } from '@relocation/runtime';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+// The shared variables, and the field each app's configuration holds them in.
+const FIELDS = {
+  REDIS_URL: { gateway: 'redisUrl', relocator: 'redisUrl' },
+  DATABASE_URL: { gateway: 'databaseUrl', relocator: 'databaseUrl' },
+  QUEUE_PREFIX: { gateway: 'queuePrefix', relocator: 'queuePrefix' },
+  LOG_LEVEL: { gateway: 'logLevel', relocator: 'logLevel' },
+  TIERING_HYSTERESIS: { gateway: 'tieringHysteresis', relocator: 'hysteresis' },
+} as const;
+type Shared = keyof typeof FIELDS;
+
+type Outcome = { accepted: unknown } | { refused: readonly string[] };
+
+function outcome(load: () => Record<string, unknown>, field: string): Outcome {
+  try {
+    return { accepted: load()[field] };
+  } catch (error) {
+    if (error instanceof ConfigError) return { refused: error.issues };
+    throw error;
+  }
+}
+
+/** What the gateway and the relocator make of `value` for `name`. */
+function bothRead(name: Shared, value: string) {
+  const env = { [name]: value };
+  return {
+    gateway: outcome(() => ({ ...loadGatewayConfig(env) }), FIELDS[name].gateway),
+    relocator: outcome(() => ({ ...loadRelocatorConfig(env) }), FIELDS[name].relocator),
+  };
+}
+
+const REFUSED = Symbol('refused');
+
+describe('the gateway and the relocator read the shared settings alike', () => {
+  it.each<[Shared, string, unknown]>([
+    ['REDIS_URL', 'redis://cache:6380/2', 'redis://cache:6380/2'],
+    ['REDIS_URL', '  rediss://cache:6380  ', 'rediss://cache:6380'],
+    ['REDIS_URL', 'http://cache:6379', REFUSED],
+    ['REDIS_URL', 'redis://ca che', REFUSED],
+    ['DATABASE_URL', 'mysql://app:pw@db:3307/tiers', 'mysql://app:pw@db:3307/tiers'],
+    ['DATABASE_URL', ' mariadb://db/x ', 'mariadb://db/x'],
+    ['DATABASE_URL', 'mysql://db:3306/', REFUSED],
+    ['DATABASE_URL', 'postgres://db/x', REFUSED],
+    ['QUEUE_PREFIX', '{relocation}', '{relocation}'],
+    ['QUEUE_PREFIX', ' bull2 ', 'bull2'],
+    ['QUEUE_PREFIX', '   ', 'bull'],
+    ['QUEUE_PREFIX', 'a:b', REFUSED],
+    ['QUEUE_PREFIX', ' a:b ', REFUSED],
+    ['QUEUE_PREFIX', 'two words', REFUSED],
+    ['QUEUE_PREFIX', 'x'.repeat(65), REFUSED],
+    ['LOG_LEVEL', 'debug', 'debug'],
+    ['LOG_LEVEL', ' warn ', 'warn'],
+    ['LOG_LEVEL', '', 'info'],
+    ['LOG_LEVEL', 'verbose', REFUSED],
+    ['LOG_LEVEL', 'INFO', REFUSED],
+    ['TIERING_HYSTERESIS', '50', 50],
+    ['TIERING_HYSTERESIS', ' 50 ', 50],
+    ['TIERING_HYSTERESIS', '1e3', REFUSED],
+    ['TIERING_HYSTERESIS', '-1', REFUSED],
+  ])('%s=%j', (name, value, expected) => {
+    const { gateway, relocator } = bothRead(name, value);
+    expect(gateway).toEqual(relocator);
+    if (expected === REFUSED) {
+      expect(gateway).toEqual({ refused: [expect.stringMatching(new RegExp(`^${name}: `))] });
+    } else {
+      expect(gateway).toEqual({ accepted: expected });
+    }
+  });
+
+  it('for any generated value of a shared variable: both accept it alike or both refuse it alike', () => {
+    const name = fc.constantFrom(...(Object.keys(FIELDS) as Shared[]));
+    const piece = fc.constantFrom(
+      ' ',
+      '\t',
+      ':',
+      '{',
+      '}',
+      '/',
+      '@',
+      '1',
+      '0',
+      '-',
+      '.',
+      'e',
+      'x',
+      'info',
+      'bull',
+      'redis://',
+      'mysql://',
+      'root@127.0.0.1:3306/',
+      'relocation',
+    );
+    const value = fc.array(piece, { maxLength: 8 }).map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(name, value, (n, v) => {
+        const { gateway, relocator } = bothRead(n, v);
+        expect(gateway).toEqual(relocator);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
