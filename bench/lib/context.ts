@@ -16,9 +16,8 @@ import {
 import { writeTierMarker } from '@relocation/contract';
 import {
   ContentCache,
-  DeploymentBinding,
+  bindToDatabase,
   RELOCATION_QUEUE,
-  databaseLabel,
   type RelocationQueue,
 } from '@relocation/queue';
 import type { Level } from '@relocation/tiering';
@@ -99,11 +98,11 @@ export class BenchContext {
     this.db = createDb(this.databaseUrl, { connectionLimit: 8 });
     this.cache = new ContentCache(
       this.redis,
-      new DeploymentBinding({
+      bindToDatabase({
         redis: this.redis,
         prefix: this.prefix,
-        loadIdentity: () => getDeploymentId(this.db),
-        database: databaseLabel(this.databaseUrl),
+        db: this.db,
+        databaseUrl: this.databaseUrl,
       }),
     );
     this.queue = new Queue(RELOCATION_QUEUE, { connection: this.redis, prefix: this.prefix });

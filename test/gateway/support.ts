@@ -10,11 +10,10 @@ import {
 import { buildApp, loadConfig, type GatewayApp, type GatewayConfig } from '@relocation/gateway';
 import {
   ContentCache,
-  DeploymentBinding,
+  bindToDatabase,
   RELOCATION_QUEUE,
   RelocationKeys,
   createProducerRedis,
-  databaseLabel,
   type RelocationJobData,
   type RelocationQueue,
   type RelocationResult,
@@ -120,12 +119,7 @@ export async function buildGateway(services: Services, env: GatewayEnv = {}): Pr
   // Bound to the database as startGateway binds it: the identity is read lazily.
   const cache = new ContentCache(
     redis,
-    new DeploymentBinding({
-      redis,
-      prefix: config.queuePrefix,
-      loadIdentity: () => getDeploymentId(db),
-      database: databaseLabel(config.databaseUrl),
-    }),
+    bindToDatabase({ redis, prefix: config.queuePrefix, db, databaseUrl: config.databaseUrl }),
   );
   const level = process.env.GATEWAY_TEST_LOG_LEVEL;
   const app = await buildApp({

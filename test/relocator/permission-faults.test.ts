@@ -1,13 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { once } from 'node:events';
 import { chmod, lchown, readdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { TEMP_MARKER } from '@relocation/contract';
 import { getContent, getContentHistory } from '@relocation/db';
 import { getRelocationStatus, type RelocationStatus } from '@relocation/queue';
 import { sha256File } from '@relocation/relocator';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/net.ts';
 import {
   createHarness,
   insertContents,
@@ -49,18 +48,6 @@ const skipReason =
       ? 'there is no non-root user "nobody" to run the relocator as'
       : null;
 if (skipReason !== null) console.warn(`permission-faults.test.ts: skipped, ${skipReason}`);
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** Gives `root` and everything under it to `user`. */
 async function chownTree(root: string, user: SpawnUser): Promise<void> {

@@ -232,13 +232,9 @@ export const contentStateResponse = contentResponse
   })
   .meta({ id: 'ContentState' });
 
-/** `GET /v1/contents` query. */
-export const contentsQuery = z.object({
-  state: z.enum(['stuck'], { error: 'must be "stuck"' }).meta({
-    description:
-      "`stuck`: contents whose latest count calls for another tier while nothing is queued, running or delayed for them (found by the relocators' cache sweep, every CACHE_SYNC_EVERY)",
-  }),
-  limit: z
+/** A `limit` query parameter: 1-1000, default 100 (applied by the route). */
+function pageLimit(what: string) {
+  return z
     .string()
     .regex(/^\d+$/, { error: 'must be a whole number between 1 and 1000' })
     .transform(Number)
@@ -246,7 +242,16 @@ export const contentsQuery = z.object({
       z.int().min(1, { error: 'must be at least 1' }).max(1000, { error: 'must be at most 1000' }),
     )
     .optional()
-    .meta({ description: 'Most contents to return (1-1000, default 100)' }),
+    .meta({ description: `Most ${what} to return (1-1000, default 100)` });
+}
+
+/** `GET /v1/contents` query. */
+export const contentsQuery = z.object({
+  state: z.enum(['stuck'], { error: 'must be "stuck"' }).meta({
+    description:
+      "`stuck`: contents whose latest count calls for another tier while nothing is queued, running or delayed for them (found by the relocators' cache sweep, every CACHE_SYNC_EVERY)",
+  }),
+  limit: pageLimit('contents'),
   offset: z
     .string()
     .regex(/^\d+$/, { error: 'must be a whole number' })
@@ -351,15 +356,7 @@ export const clearPendingResponse = z
 
 /** `GET /v1/contents/:cid/history` query. */
 export const historyQuery = z.object({
-  limit: z
-    .string()
-    .regex(/^\d+$/, { error: 'must be a whole number between 1 and 1000' })
-    .transform(Number)
-    .pipe(
-      z.int().min(1, { error: 'must be at least 1' }).max(1000, { error: 'must be at most 1000' }),
-    )
-    .optional()
-    .meta({ description: 'Most rows to return (1-1000, default 100)' }),
+  limit: pageLimit('rows'),
   before: z
     .string()
     .regex(/^\d+$/, { error: 'must be a history id (whole number)' })

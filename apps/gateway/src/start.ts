@@ -1,12 +1,10 @@
-import { createDb, getDeploymentId } from '@relocation/db';
+import { createDb } from '@relocation/db';
 import {
   ContentCache,
-  DeploymentBinding,
+  bindToDatabase,
   PrefixInUseError,
   RELOCATION_QUEUE,
   createProducerRedis,
-  databaseLabel,
-  logBindingEvent,
   renewEvery,
   type RelocationQueue,
 } from '@relocation/queue';
@@ -53,12 +51,12 @@ export async function startGateway(
   });
   queue.on('error', early);
   const db = createDb(config.databaseUrl);
-  const binding = new DeploymentBinding({
+  const binding = bindToDatabase({
     redis,
     prefix: config.queuePrefix,
-    loadIdentity: () => getDeploymentId(db),
-    database: databaseLabel(config.databaseUrl),
-    onEvent: logBindingEvent(logger),
+    db,
+    databaseUrl: config.databaseUrl,
+    logger,
   });
   const cache = new ContentCache(redis, binding);
   let renewal: NodeJS.Timeout | null = null;

@@ -1,25 +1,17 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { createDb, getDeploymentId } from '@relocation/db';
 import {
   ContentAdminError,
-  ContentCache,
-  DeploymentBinding,
-  MoveJournal,
-  RELOCATION_QUEUE,
   clearPendingMove,
-  createWorkerRedis,
-  databaseLabel,
   requeueContent,
   setContentLevel,
   type ClearPendingResult,
   type ContentAdminDeps,
-  type RelocationQueue,
   type RequeueResult,
   type SetLevelResult,
 } from '@relocation/queue';
 import { configOrExit, loadEnvFile } from '@relocation/runtime';
-import { Queue } from 'bullmq';
+import { openCliBackends } from './cli-backends.ts';
 import { loadConfig } from './config.ts';
 
 // `npm run content -- <command> <cid> [<level>] [--json]`: the operator's commands on one content
@@ -77,28 +69,12 @@ const json = parsed.values.json;
 loadEnvFile();
 const config = configOrExit('content', () => loadConfig(process.env));
 
-const db = createDb(config.databaseUrl, { connectionLimit: 2 });
-// Commands wait for the connection (offline queue on), and give up after a few retries.
-const redis = createWorkerRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
-redis.on('error', () => undefined);
-const queue: RelocationQueue = new Queue(RELOCATION_QUEUE, {
-  connection: redis,
-  prefix: config.queuePrefix,
-});
-queue.on('error', () => undefined);
-// Bound to this database's state, like the apps; refused when another deployment uses the prefix.
-const binding = new DeploymentBinding({
-  redis,
-  prefix: config.queuePrefix,
-  loadIdentity: () => getDeploymentId(db),
-  database: databaseLabel(config.databaseUrl),
-});
-const cache = new ContentCache(redis, binding);
+const backends = openCliBackends(config);
 const deps: ContentAdminDeps = {
-  db,
-  queue,
-  cache,
-  journal: new MoveJournal(redis, binding),
+  db: backends.db,
+  queue: backends.queue,
+  cache: backends.cache,
+  journal: backends.journal,
   hysteresis: config.hysteresis,
 };
 
@@ -177,8 +153,6 @@ try {
     );
   }
 } finally {
-  await queue.close().catch(() => undefined);
-  redis.disconnect();
-  await db.destroy();
+  await backends.close();
 }
 process.exit(exitCode);

@@ -1,16 +1,6 @@
 import { parseArgs } from 'node:util';
-import { createDb, getDeploymentId } from '@relocation/db';
-import {
-  ContentCache,
-  DeploymentBinding,
-  MoveJournal,
-  RELOCATION_QUEUE,
-  createWorkerRedis,
-  databaseLabel,
-  type RelocationQueue,
-} from '@relocation/queue';
 import { configOrExit, loadEnvFile, parseDuration } from '@relocation/runtime';
-import { Queue } from 'bullmq';
+import { openCliBackends } from './cli-backends.ts';
 import { loadConfig } from './config.ts';
 import { DRIFT_KINDS, fixDrift, reconcile, type FixAction } from './reconcile.ts';
 
@@ -50,24 +40,8 @@ if (tempMinAgeMs === null) {
 loadEnvFile();
 const config = configOrExit('reconcile', () => loadConfig(process.env));
 
-const db = createDb(config.databaseUrl, { connectionLimit: 2 });
-// Commands wait for the connection (offline queue on), and give up after a few retries.
-const redis = createWorkerRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
-redis.on('error', () => undefined);
-const queue: RelocationQueue = new Queue(RELOCATION_QUEUE, {
-  connection: redis,
-  prefix: config.queuePrefix,
-});
-queue.on('error', () => undefined);
-// Bound to this database's state, like the apps; refused when another deployment uses the prefix.
-const binding = new DeploymentBinding({
-  redis,
-  prefix: config.queuePrefix,
-  loadIdentity: () => getDeploymentId(db),
-  database: databaseLabel(config.databaseUrl),
-});
-const journal = new MoveJournal(redis, binding);
-const cache = new ContentCache(redis, binding);
+const backends = openCliBackends(config);
+const { db, queue, journal, cache } = backends;
 
 let exitCode = 0;
 try {
@@ -111,8 +85,6 @@ try {
   );
   exitCode = 2;
 } finally {
-  await queue.close().catch(() => undefined);
-  redis.disconnect();
-  await db.destroy();
+  await backends.close();
 }
 process.exit(exitCode);

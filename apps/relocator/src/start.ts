@@ -1,16 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'bullmq';
-import { createDb, getDeploymentId, listLevels, type Database } from '@relocation/db';
+import { createDb, listLevels, type Database } from '@relocation/db';
 import {
   ContentCache,
-  DeploymentBinding,
+  bindToDatabase,
   MoveJournal,
   PrefixInUseError,
   RELOCATION_KEEP_JOBS,
   RELOCATION_QUEUE,
   createWorkerRedis,
-  databaseLabel,
-  logBindingEvent,
   renewEvery,
   type RELOCATE_JOB,
   type RelocationJobData,
@@ -84,12 +82,12 @@ export async function startRelocator(
     connection.on('error', (error: Error) => logger.warn({ err: error }, 'Redis connection error'));
   }
   const metrics = createRelocatorMetrics();
-  const binding = new DeploymentBinding({
+  const binding = bindToDatabase({
     redis,
     prefix: config.queuePrefix,
-    loadIdentity: () => getDeploymentId(db),
-    database: databaseLabel(config.databaseUrl),
-    onEvent: logBindingEvent(logger),
+    db,
+    databaseUrl: config.databaseUrl,
+    logger,
   });
   const cache = new ContentCache(redis, binding);
   const journal = new MoveJournal(redis, binding);

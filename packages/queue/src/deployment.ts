@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { getDeploymentId, type Database } from '@relocation/db';
 import type { Redis, Result } from 'ioredis';
+import type { Kysely } from 'kysely';
 import { RelocationKeys, deploymentBase, ownerKey } from './keys.ts';
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
@@ -88,6 +90,7 @@ export interface DeploymentBindingOptions {
 /** Something an operator should know about, logged once by the app. */
 export type BindingEvent =
   | { kind: 'took-over'; previous: { deployment: string; database: string }; removedKeys: number }
+  | { kind: 'removed-stale'; deployments: string[]; removedKeys: number }
   | { kind: 'identity-changed'; from: string; to: string };
 
 /**
@@ -220,6 +223,14 @@ export class DeploymentBinding {
         previous: { deployment, database: otherDatabase },
         removedKeys,
       });
+    } else if (kind === 'claimed') {
+      // Nobody held the prefix: whatever another identity left under it (a database dropped
+      // after a graceful stop) can never be used again; this claim keeps any other deployment
+      // off the prefix while it is removed.
+      const { deployments, removedKeys } = await removeOtherDeployments(redis, prefix, identity);
+      if (deployments.length > 0) {
+        this.#options.onEvent?.({ kind: 'removed-stale', deployments, removedKeys });
+      }
     }
     return keys;
   }
@@ -244,6 +255,33 @@ async function opened(redis: Redis): Promise<void> {
     const timer = setTimeout(done, OPEN_WAIT_MS);
     for (const event of OPEN_EVENTS) redis.once(event, done);
   });
+}
+
+/**
+ * Deletes the state every other identity left under `prefix` (SCAN + UNLINK); returns which
+ * identities and how many keys.
+ */
+export async function removeOtherDeployments(
+  redis: Redis,
+  prefix: string,
+  identity: string,
+): Promise<{ deployments: string[]; removedKeys: number }> {
+  const base = `${deploymentBase(prefix, '')}`;
+  const deployments = new Set<string>();
+  let removedKeys = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${base}*`, 'COUNT', 1000);
+    cursor = next;
+    const stale = keys.filter((key) => {
+      const owner = key.slice(base.length).split(':')[0] ?? '';
+      if (owner === identity || owner === '') return false;
+      deployments.add(owner);
+      return true;
+    });
+    if (stale.length > 0) removedKeys += await redis.unlink(...stale);
+  } while (cursor !== '0');
+  return { deployments: [...deployments], removedKeys };
 }
 
 /** Deletes every key of one deployment's state under `prefix` (SCAN + UNLINK); returns how many. */
@@ -292,6 +330,14 @@ export function logBindingEvent(logger: BindingLogger): (event: BindingEvent) =>
             `starts from a clean cache (${event.removedKeys} stale keys removed)`,
         );
         break;
+      case 'removed-stale':
+        logger.warn(
+          { deployments: event.deployments, removedKeys: event.removedKeys },
+          `found Redis state of another database (identity ${event.deployments.join(', ')}) ` +
+            `under this prefix; it is not used: this deployment starts from a clean cache ` +
+            `(${event.removedKeys} stale keys removed)`,
+        );
+        break;
       case 'identity-changed':
         logger.warn(
           { from: event.from, to: event.to },
@@ -331,4 +377,24 @@ export function renewEvery(
   }, ms);
   timer.unref();
   return timer;
+}
+
+/**
+ * The binding every entry point makes: the identity read from `db` (`getDeploymentId`), the
+ * database named by `databaseUrl` in messages, events logged once through `logger`.
+ */
+export function bindToDatabase(options: {
+  redis: Redis;
+  prefix: string;
+  db: Kysely<Database>;
+  databaseUrl: string;
+  logger?: BindingLogger;
+}): DeploymentBinding {
+  return new DeploymentBinding({
+    redis: options.redis,
+    prefix: options.prefix,
+    loadIdentity: () => getDeploymentId(options.db),
+    database: databaseLabel(options.databaseUrl),
+    ...(options.logger ? { onEvent: logBindingEvent(options.logger) } : {}),
+  });
 }

@@ -33,6 +33,7 @@ export type { KeySource } from './keys.ts';
 export {
   DeploymentBinding,
   IdentityUnavailableError,
+  bindToDatabase,
   OWNER_RENEW_MS,
   OWNER_TTL_MS,
   PrefixInUseError,
