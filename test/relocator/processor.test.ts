@@ -365,6 +365,62 @@ describe('the relocate processor through a real worker', () => {
     expect(await journal.get(13)).toBeNull();
   });
 
+  it('ends a pending move whose level was removed with a permanent failure that says so, and later jobs of the cid run', async () => {
+    await insertContents(t.db, [{ cid: 215, level: 'bronze', filename: 'level-gone.mp4' }]);
+    await writeFile(path.join(dir('bronze'), 'level-gone.mp4'), 'o');
+    await journal.begin(215, {
+      from: 'bronze',
+      to: 'platinum',
+      filename: 'level-gone.mp4',
+      jobId: 'crashed',
+      startedAt: Date.now() - 1000,
+    });
+    await start();
+    const job = await post(215, 2500);
+    const outcome = await jobOutcome(events, job.id ?? '');
+    expect(outcome).toMatchObject({ state: 'failed' });
+    if (outcome.state !== 'failed') return;
+    expect(outcome.reason).toMatch(
+      /^LEVEL_NOT_FOUND: .*level "platinum" is no longer in the level table/,
+    );
+    expect(outcome.reason).toMatch(/pending move was cleared/);
+    expect(await journal.get(215)).toBeNull();
+    expect(await list(dir('bronze'))).toContain('level-gone.mp4');
+
+    const next = await post(215, 2500);
+    expect(await jobOutcome(events, next.id ?? '')).toMatchObject({
+      state: 'completed',
+      result: { outcome: 'moved', from: 'bronze', to: 'gold' },
+    });
+  });
+
+  it('finishes a committed pending move with the copy bandwidth limit (reconcile repairs are throttled too)', async () => {
+    // MySQL says silver; the file is still on bronze (disk → tmpfs: a copy), as a reconcile
+    // repair leaves it: the next job finishes the move, at RELOCATOR_COPY_BYTES_PER_SECOND.
+    await insertContents(t.db, [{ cid: 216, level: 'silver', filename: 'throttled-repair.mp4' }]);
+    const digest = await writeSeededFile(
+      path.join(dir('bronze'), 'throttled-repair.mp4'),
+      6 << 20,
+      'p',
+    );
+    await journal.begin(216, {
+      from: 'bronze',
+      to: 'silver',
+      filename: 'throttled-repair.mp4',
+      jobId: 'reconcile-1',
+      startedAt: Date.now(),
+    });
+    await start({ RELOCATOR_COPY_BYTES_PER_SECOND: String(4 << 20) });
+    const job = await post(216, 1500);
+    expect(await jobOutcome(events, job.id ?? '')).toMatchObject({ state: 'completed' });
+    const done = await h.queue.getJob(job.id ?? '');
+    // 6 MiB at 4 MiB/s: unthrottled this copy takes a few milliseconds.
+    expect((done?.finishedOn ?? 0) - (done?.processedOn ?? 0)).toBeGreaterThanOrEqual(1200);
+    expect(await sha256File(path.join(dir('silver'), 'throttled-repair.mp4'))).toBe(digest);
+    expect(await list(dir('bronze'))).not.toContain('throttled-repair.mp4');
+    expect(await journal.get(216)).toBeNull();
+  });
+
   it('delays a move until the minimum residence has passed', async () => {
     const movedAt = new Date(Date.now() - 500);
     await insertContents(t.db, [
