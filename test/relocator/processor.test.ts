@@ -421,6 +421,23 @@ describe('the relocate processor through a real worker', () => {
     expect(await journal.get(216)).toBeNull();
   });
 
+  it('fails a job whose payload breaks the queue contract at once, with INVALID_JOB naming the field', async () => {
+    await start();
+    const job = await h.queue.add(
+      'relocate',
+      // Not what the gateway queues: a cid that is not a number, no target.
+      { cid: 'seven', count: 10 } as unknown as Parameters<typeof h.queue.add>[1],
+      { attempts: 3 },
+    );
+    const outcome = await jobOutcome(events, job.id ?? '');
+    expect(outcome).toMatchObject({ state: 'failed' });
+    if (outcome.state !== 'failed') return;
+    expect(outcome.reason).toMatch(
+      /^INVALID_JOB: job \S+ does not match the relocation job contract \(cid: /,
+    );
+    expect((await h.queue.getJob(job.id ?? ''))?.attemptsMade).toBe(1);
+  });
+
   it('delays a move until the minimum residence has passed', async () => {
     const movedAt = new Date(Date.now() - 500);
     await insertContents(t.db, [

@@ -208,6 +208,35 @@ describe('reconcile', () => {
     }
   });
 
+  it('reports cache entries that disagree with MySQL as cache drift, and fixes them from MySQL', async () => {
+    await insertContents(h.t.db, [{ cid: 1, level: 'bronze', filename: 'ok.mp4' }]);
+    await writeFile(path.join(h.dir('bronze'), 'ok.mp4'), 'x');
+    // The cache says silver: MySQL was changed behind the service's back (or restored).
+    await h.cache.fill(1, { level: 'silver', filename: 'ok.mp4' });
+    const report = await reconcile({
+      db: h.t.db,
+      queue: h.queue,
+      journal: h.journal,
+      cache: h.cache,
+    });
+    expect(report.counts).toMatchObject({ cache: 1, stuck: 0, misplaced: 0 });
+    expect(report.drift).toEqual([
+      expect.objectContaining({
+        kind: 'cache',
+        cid: 1,
+        detail: 'the cache says silver (ok.mp4), MySQL says bronze (ok.mp4)',
+      }),
+    ]);
+    const actions = await fixDrift(
+      { db: h.t.db, queue: h.queue, cache: h.cache, journal: h.journal },
+      report,
+    );
+    expect(actions).toEqual([
+      expect.objectContaining({ action: 'queued', reason: 'cache corrected to bronze' }),
+    ]);
+    expect((await h.cache.get(1))?.level).toBe('bronze');
+  });
+
   it('runs periodically through a BullMQ job scheduler when RECONCILE_EVERY is set', async () => {
     await makeDrift();
     relocator = await startRelocator(
