@@ -123,6 +123,11 @@ const host =
     : gatewayConfig.host;
 const base = `http://${host}:${gateway.app.server.address() && typeof gateway.app.server.address() === 'object' ? (gateway.app.server.address() as { port: number }).port : gatewayConfig.port}`;
 const admin = gatewayConfig.admin;
+const keys = gatewayConfig.access.apiKeys;
+const access =
+  keys.length === 0
+    ? 'open: no API keys are configured (API_KEYS), so posts, registrations and reads need no credentials; admin routes need the login above'
+    : `${keys.length} API key${keys.length === 1 ? '' : 's'} (${[...new Set(keys.map((k) => k.role))].join(', ')}); the legacy endpoints are ${gatewayConfig.access.legacyRequireKey ? 'for player keys' : 'open'}${gatewayConfig.access.legacyAllow ? ' to LEGACY_ALLOW networks' : ''}`;
 console.log(
   [
     '',
@@ -130,6 +135,7 @@ console.log(
     `  gateway      ${base}`,
     `  Bull Board   ${base}/admin/queues`,
     `               user "${admin?.user ?? ''}", password "${admin?.password ?? ''}"${generatedPassword ? ' (generated for this run; set ADMIN_USER and ADMIN_PASSWORD to choose your own)' : ''}`,
+    `  access       ${access}`,
     `  API docs     ${base}/docs`,
     `  metrics      ${base}/metrics${relocator.metricsPort ? `, relocator http://${host}:${relocator.metricsPort}/metrics` : ''}`,
     `  tiers        ${prepared.tierDirs.join('  ')}`,

@@ -32,7 +32,14 @@ describe('migrations', () => {
     expect(applied).toEqual(Object.keys(MIGRATIONS));
     const names = await tableNames(t);
     expect(names).toEqual(
-      expect.arrayContaining(['contents', 'level', 'update_history', 'kysely_migration']),
+      expect.arrayContaining([
+        'contents',
+        'level',
+        'update_history',
+        'deployment',
+        'audit_log',
+        'kysely_migration',
+      ]),
     );
   });
 

@@ -59,6 +59,7 @@ describe('the seed walk-through against `npm start`', () => {
     );
     expect(out()).toMatch(/Bull Board +http:\S+\/admin\/queues/);
     expect(out()).toMatch(/user "admin", password "\S{12,}" \(generated for this run/);
+    expect(out()).toMatch(/access +open: no API keys are configured/);
     db = createDb(databaseUrl);
 
     // The seed's own example, with the host changed to where the service listens.

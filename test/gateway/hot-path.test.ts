@@ -14,23 +14,38 @@ describe('the hot path needs no MySQL for cached contents', () => {
     await services?.close();
   });
 
-  it('does one Redis command for a post of a cached cid that changes nothing', async () => {
+  /** The Redis commands a post of cid 9 that changes nothing sends, once the cid is cached. */
+  async function commandsOfOnePost(gateway: Gateway): Promise<string[]> {
     // Warm up: fills the cid and loads the scripts into Redis.
-    await gw.app.inject(form('/post_sentence', 'cid=9&count=1100'));
-    await gw.app.inject(form('/post_sentence', 'cid=9&count=1101'));
+    await gateway.app.inject(form('/post_sentence', 'cid=9&count=1100'));
+    await gateway.app.inject(form('/post_sentence', 'cid=9&count=1101'));
     const sent: string[] = [];
-    const original = gw.redis.sendCommand.bind(gw.redis);
-    gw.redis.sendCommand = (command, stream) => {
+    const original = gateway.redis.sendCommand.bind(gateway.redis);
+    gateway.redis.sendCommand = (command, stream) => {
       sent.push(command.name);
       return original(command, stream);
     };
     try {
-      const res = await gw.app.inject(form('/post_sentence', 'cid=9&count=1500'));
+      const res = await gateway.app.inject(form('/post_sentence', 'cid=9&count=1500'));
       expect(res.json()).toMatchObject({ status: 'done', target: 'silver', db_level: 'silver' });
     } finally {
-      gw.redis.sendCommand = original;
+      gateway.redis.sendCommand = original;
     }
-    expect(sent).toEqual(['evalsha']);
+    return sent;
+  }
+
+  it('does one Redis command for a post of a cached cid that changes nothing, and one for the rate limit', async () => {
+    // The rate limit's counter (one script), then the post's own script.
+    expect(await commandsOfOnePost(gw)).toEqual(['evalsha', 'evalsha']);
+  });
+
+  it('does exactly one Redis command for that post with the rate limit off', async () => {
+    const unlimited = await buildGateway(services, { RATE_LIMIT_POSTS_PER_MINUTE: '0' });
+    try {
+      expect(await commandsOfOnePost(unlimited)).toEqual(['evalsha']);
+    } finally {
+      await unlimited.app.close();
+    }
   });
 
   it('answers posts for cached cids with the right body after the MySQL pool is gone', async () => {

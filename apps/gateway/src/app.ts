@@ -14,16 +14,22 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import { SECURITY_SCHEMES, accessPlugin } from './plugins/access.ts';
 import { bullBoardPlugin } from './plugins/bull-board.ts';
 import { errorHandlerPlugin } from './plugins/error-handler.ts';
 import { infrastructurePlugin, type InfrastructureDeps } from './plugins/infrastructure.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
+import { rateLimitsPlugin } from './plugins/rate-limits.ts';
+import { securityHeadersPlugin } from './plugins/security-headers.ts';
+import { auditRoutes } from './routes/audit.routes.ts';
 import { contentAdminRoutes } from './routes/content-admin.routes.ts';
 import { contentsRoutes } from './routes/contents.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { legacyRoutes } from './routes/legacy.routes.ts';
 import { levelsRoutes } from './routes/levels.routes.ts';
+import { relocationsRoutes } from './routes/relocations.routes.ts';
 import { viewsRoutes } from './routes/views.routes.ts';
+import { fastifyTrustProxy } from './services/networks.ts';
 
 /** What {@link buildApp} needs: the connections, and how to log. */
 export interface GatewayDeps extends InfrastructureDeps {
@@ -66,6 +72,7 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     return503OnClosing: true,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
   };
   const app: FastifyInstance = isLoggerInstance(logger)
     ? Fastify({ ...options, loggerInstance: logger })
@@ -84,6 +91,8 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
   await app.register(formbody);
 
   await app.register(infrastructurePlugin, deps);
+  // Before any route: every route gets its access level (and its OpenAPI security) as declared.
+  await app.register(accessPlugin, { publicPaths: [DOCS_PATH] });
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -94,15 +103,24 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
         version: '1.0.0',
       },
       components: {
-        securitySchemes: { adminBasicAuth: { type: 'http', scheme: 'basic' } },
+        securitySchemes: SECURITY_SCHEMES,
       },
     },
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
-  await app.register(swaggerUi, { routePrefix: DOCS_PATH });
+  // The OpenAPI page in a context of its own: its security headers stay off the JSON API, and off
+  // the document itself, which tools download.
+  await app.register(async (docs) => {
+    await docs.register(securityHeadersPlugin, {
+      except: [`${DOCS_PATH}/json`, `${DOCS_PATH}/yaml`],
+    });
+    await docs.register(swaggerUi, { routePrefix: DOCS_PATH });
+  });
   await app.register(metricsPlugin);
   await app.register(errorHandlerPlugin);
+  // Before the routes: it attaches the limits to the write routes as they are declared.
+  await app.register(rateLimitsPlugin);
 
   const routes = app.withTypeProvider<ZodTypeProvider>();
   await routes.register(healthRoutes);
@@ -111,6 +129,8 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
   await routes.register(contentsRoutes);
   await routes.register(contentAdminRoutes);
   await routes.register(levelsRoutes);
+  await routes.register(auditRoutes);
+  await routes.register(relocationsRoutes);
   await app.register(bullBoardPlugin);
   return app;
 }

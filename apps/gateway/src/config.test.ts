@@ -25,6 +25,9 @@ describe('loadConfig', () => {
       bodyLimit: 1048576,
       viewsBatchMax: 1000,
       tieringHysteresis: 0,
+      rateLimits: { postsPerMinute: 6000, writesPerMinute: 600 },
+      access: { apiKeys: [], legacyAllow: null, legacyRequireKey: false },
+      trustProxy: false,
     });
   });
 
@@ -41,6 +44,12 @@ describe('loadConfig', () => {
       BODY_LIMIT: '2048',
       VIEWS_BATCH_MAX: '10',
       TIERING_HYSTERESIS: '50',
+      RATE_LIMIT_POSTS_PER_MINUTE: '120',
+      RATE_LIMIT_WRITES_PER_MINUTE: '0',
+      API_KEYS: `edge:player:${'A'.repeat(64)}`,
+      LEGACY_ALLOW: '10.0.0.0/8',
+      LEGACY_REQUIRE_KEY: 'true',
+      TRUST_PROXY: '1',
     });
     expect(config).toEqual({
       port: 8080,
@@ -53,6 +62,13 @@ describe('loadConfig', () => {
       bodyLimit: 2048,
       viewsBatchMax: 10,
       tieringHysteresis: 50,
+      rateLimits: { postsPerMinute: 120, writesPerMinute: 0 },
+      access: {
+        apiKeys: [{ name: 'edge', role: 'player', sha256: 'a'.repeat(64) }],
+        legacyAllow: [{ family: 'ipv4', address: '10.0.0.0', prefix: 8 }],
+        legacyRequireKey: true,
+      },
+      trustProxy: 1,
     });
   });
 
@@ -60,6 +76,7 @@ describe('loadConfig', () => {
     const config = loadConfig({ ADMIN_USER: 'a', ADMIN_PASSWORD: 'b' });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.admin)).toBe(true);
+    expect(Object.isFrozen(config.rateLimits)).toBe(true);
   });
 
   it('treats empty and blank variables as unset', () => {
@@ -118,6 +135,16 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'mysql://localhost', /^DATABASE_URL: must be a URL such as/],
     ['ADMIN_PASSWORD', 'x', /^ADMIN_USER: must be set when ADMIN_PASSWORD is/],
     ['ADMIN_USER', 'a:b', /^ADMIN_USER: must not contain ":"/],
+    [
+      'RATE_LIMIT_POSTS_PER_MINUTE',
+      '-1',
+      /^RATE_LIMIT_POSTS_PER_MINUTE: must be a whole number from 0 to 10000000/,
+    ],
+    [
+      'RATE_LIMIT_WRITES_PER_MINUTE',
+      '1.5',
+      /^RATE_LIMIT_WRITES_PER_MINUTE: must be a whole number/,
+    ],
   ])('explains a bad %s (%j)', (name, value, message) => {
     const env: Record<string, string> = { [name]: value };
     if (name === 'ADMIN_USER') env.ADMIN_PASSWORD = 'pw';

@@ -1,5 +1,6 @@
 import {
   baseEnvSchema,
+  flag,
   loadEnv,
   sharedSettings,
   text,
@@ -8,6 +9,13 @@ import {
   type SharedSettings,
 } from '@relocation/runtime';
 import { z } from 'zod';
+import {
+  OPEN_ACCESS,
+  readAccessSettings,
+  type AccessSettings,
+  type ReadKeysFile,
+} from './services/access-settings.ts';
+import type { TrustProxy } from './services/networks.ts';
 
 /** Operator credentials for Bull Board and the admin v1 routes. */
 export interface AdminCredentials {
@@ -28,6 +36,33 @@ export interface GatewayConfig extends SharedSettings {
   readonly viewsBatchMax: number;
   /** Views a count must be outside its level's range before the content moves. */
   readonly tieringHysteresis: number;
+  /** Requests per minute and client on the write routes; see {@link RateLimits}. */
+  readonly rateLimits: RateLimits;
+  /** API keys and the legacy endpoints' restrictions (API_KEYS, LEGACY_ALLOW, …). */
+  readonly access: AccessSettings;
+  /** TRUST_PROXY: which proxies' `X-Forwarded-For` gives the client address (`false`: none). */
+  readonly trustProxy: TrustProxy;
+}
+
+/** Options of {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** Reads API_KEYS_FILE; defaults to the file system (the one read besides `env`). */
+  readonly readKeysFile?: ReadKeysFile;
+}
+
+/**
+ * Requests per minute one client (an API key, else a client address) may send, counted in Redis
+ * across every gateway on the prefix; `0` turns a limit off. A `POST /v1/views` batch counts as
+ * one request.
+ */
+export interface RateLimits {
+  /** View reports: `POST /post_sentence` and `POST /v1/views` share one counter per client. */
+  readonly postsPerMinute: number;
+  /**
+   * Every other write (registration, the admin writes): each route has its own counter per
+   * client, so a catalogue import never locks an operator out of the admin routes.
+   */
+  readonly writesPerMinute: number;
 }
 
 /** Default BODY_LIMIT: 1 MiB. */
@@ -35,6 +70,19 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 /** Default VIEWS_BATCH_MAX. */
 export const DEFAULT_VIEWS_BATCH_MAX = 1000;
+
+/**
+ * Default RATE_LIMIT_POSTS_PER_MINUTE: 6000 (100 a second on average). A player reports per
+ * content, and a CDN edge or a carrier NAT puts thousands of players behind one address, so the
+ * default only stops a runaway script; one gateway takes several thousand posts a second.
+ */
+export const DEFAULT_RATE_LIMIT_POSTS_PER_MINUTE = 6000;
+
+/**
+ * Default RATE_LIMIT_WRITES_PER_MINUTE: 600 (10 a second), far above what an operator or a
+ * catalogue import needs, well below what would keep the tier disks or MySQL busy.
+ */
+export const DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE = 600;
 
 const envSchema = baseEnvSchema.extend({
   PORT: wholeNumber({ min: 0, max: 65535, fallback: 3000 }),
@@ -47,28 +95,61 @@ const envSchema = baseEnvSchema.extend({
   ADMIN_PASSWORD: z.string().optional(),
   BODY_LIMIT: wholeNumber({ min: 1024, max: 100 * 1024 * 1024, fallback: DEFAULT_BODY_LIMIT }),
   VIEWS_BATCH_MAX: wholeNumber({ min: 1, max: 100_000, fallback: DEFAULT_VIEWS_BATCH_MAX }),
+  RATE_LIMIT_POSTS_PER_MINUTE: wholeNumber({
+    min: 0,
+    max: 10_000_000,
+    fallback: DEFAULT_RATE_LIMIT_POSTS_PER_MINUTE,
+  }),
+  RATE_LIMIT_WRITES_PER_MINUTE: wholeNumber({
+    min: 0,
+    max: 10_000_000,
+    fallback: DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE,
+  }),
+  // Parsed by readAccessSettings (one issue line per bad entry, never echoing a hash).
+  API_KEYS: z.string().optional(),
+  API_KEYS_FILE: z.string().optional(),
+  LEGACY_ALLOW: z.string().optional(),
+  LEGACY_REQUIRE_KEY: flag(false),
+  TRUST_PROXY: z.string().optional(),
 });
 
+function adminProblems({
+  ADMIN_USER,
+  ADMIN_PASSWORD,
+}: {
+  ADMIN_USER?: string;
+  ADMIN_PASSWORD?: string;
+}): string[] {
+  if ((ADMIN_USER === undefined) === (ADMIN_PASSWORD === undefined)) return [];
+  const [missing, set] =
+    ADMIN_USER === undefined ? ['ADMIN_USER', 'ADMIN_PASSWORD'] : ['ADMIN_PASSWORD', 'ADMIN_USER'];
+  return [`${missing}: must be set when ${set} is (set both, or neither to disable admin routes)`];
+}
+
 /**
- * Reads the gateway's configuration from `env` (pure: nothing else is read).
+ * Reads the gateway's configuration from `env`.
  *
  * Variables: the shared ones (REDIS_URL, DATABASE_URL, QUEUE_PREFIX, LOG_LEVEL,
  * TIERING_HYSTERESIS; see `baseEnvSchema` of `@relocation/runtime`), PORT (3000), HOST (0.0.0.0),
  * ADMIN_USER and ADMIN_PASSWORD (both or neither; no default), BODY_LIMIT (1048576 bytes),
- * VIEWS_BATCH_MAX (1000). Values are trimmed and an empty one counts as unset. Returns a frozen
- * object; throws a `ConfigError` listing every bad variable at once, one line each.
+ * VIEWS_BATCH_MAX (1000), RATE_LIMIT_POSTS_PER_MINUTE (6000) and RATE_LIMIT_WRITES_PER_MINUTE
+ * (600; both `0` = off), API_KEYS and API_KEYS_FILE (`name:role:sha256hex` entries; none = the
+ * API is open as before), LEGACY_ALLOW (addresses and CIDR blocks), LEGACY_REQUIRE_KEY (false)
+ * and TRUST_PROXY (false). Values are trimmed and an empty one counts as unset. Besides `env`,
+ * only the file API_KEYS_FILE names is read. Returns a frozen object; throws a `ConfigError`
+ * listing every bad variable at once, one line each (one per bad key entry).
  */
-export function loadConfig(env: Env = process.env): GatewayConfig {
+export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): GatewayConfig {
+  // Read in the check, so that bad key entries are reported with every other bad variable.
+  let read: ReturnType<typeof readAccessSettings> = {
+    access: OPEN_ACCESS,
+    trustProxy: false,
+    problems: [],
+  };
   const e = loadEnv(envSchema, env, {
-    check: ({ ADMIN_USER, ADMIN_PASSWORD }) => {
-      if ((ADMIN_USER === undefined) === (ADMIN_PASSWORD === undefined)) return [];
-      const [missing, set] =
-        ADMIN_USER === undefined
-          ? ['ADMIN_USER', 'ADMIN_PASSWORD']
-          : ['ADMIN_PASSWORD', 'ADMIN_USER'];
-      return [
-        `${missing}: must be set when ${set} is (set both, or neither to disable admin routes)`,
-      ];
+    check: (values) => {
+      read = readAccessSettings(values, options.readKeysFile);
+      return [...adminProblems(values), ...read.problems];
     },
   });
   return Object.freeze({
@@ -82,5 +163,11 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     bodyLimit: e.BODY_LIMIT,
     viewsBatchMax: e.VIEWS_BATCH_MAX,
     tieringHysteresis: e.TIERING_HYSTERESIS,
+    rateLimits: Object.freeze({
+      postsPerMinute: e.RATE_LIMIT_POSTS_PER_MINUTE,
+      writesPerMinute: e.RATE_LIMIT_WRITES_PER_MINUTE,
+    }),
+    access: read.access,
+    trustProxy: read.trustProxy,
   });
 }

@@ -22,8 +22,15 @@ export const ERROR_STATUS = Object.freeze({
   BAD_REQUEST: 400,
   /** `PUT /v1/contents/:cid/level` names a level that is not in the level table. */
   UNKNOWN_LEVEL: 400,
-  /** Admin credentials missing or wrong. */
+  /**
+   * Credentials missing, or wrong (an unknown API key, a wrong admin password). Has
+   * `WWW-Authenticate`: `Bearer` when API keys are configured, `Basic` when the admin login is.
+   */
   UNAUTHORIZED: 401,
+  /** A valid API key whose role may not do this; the message names the role needed. */
+  FORBIDDEN: 403,
+  /** A legacy endpoint called from an address outside LEGACY_ALLOW; the message names it. */
+  ADDRESS_NOT_ALLOWED: 403,
   /** No content has this cid. */
   CONTENT_NOT_FOUND: 404,
   /** No route matches the method and URL. */
@@ -72,6 +79,17 @@ export const ERROR_STATUS = Object.freeze({
   BODY_TOO_LARGE: 413,
   /** The body is neither JSON nor `application/x-www-form-urlencoded`. */
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /**
+   * The client (its API key, else its address) sent more view reports or writes this minute than
+   * RATE_LIMIT_POSTS_PER_MINUTE / RATE_LIMIT_WRITES_PER_MINUTE allow. Has `Retry-After`: the
+   * seconds until its window ends.
+   */
+  RATE_LIMITED: 429,
+  /**
+   * The client address made too many failed logins (10 a minute): logins from it are refused
+   * unchecked until its window ends. Has `Retry-After`: the seconds until then.
+   */
+  TOO_MANY_FAILED_LOGINS: 429,
   /** Any other client error Fastify reports. */
   REQUEST_ERROR: 400,
   /** A bug or an unexpected failure; details are in the logs, never in the response. */

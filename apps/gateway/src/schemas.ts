@@ -454,3 +454,50 @@ export const readyResponse = z.object({
   status: z.literal('ready'),
   checks: z.object({ redis: z.literal('ok'), database: z.literal('ok') }),
 });
+
+/** `GET /v1/audit` query. */
+export const auditQuery = z.object({
+  limit: pageLimit('entries'),
+  before: z
+    .string()
+    .regex(/^\d+$/, { error: 'must be an audit entry id (whole number)' })
+    .transform(Number)
+    .optional()
+    .meta({ description: 'Only entries with an id below this (paging: the last id of a page)' }),
+  action: z
+    .string()
+    .min(1, { error: 'must not be empty' })
+    .max(64, { error: 'must be at most 64 characters' })
+    .optional()
+    .meta({ description: 'Only this action, e.g. `levels.replace` or `content.requeue`' }),
+  actor: z
+    .string()
+    .min(1, { error: 'must not be empty' })
+    .max(200, { error: 'must be at most 200 characters' })
+    .optional()
+    .meta({ description: 'Only this actor, e.g. `admin:operator` or `cli:alice`' }),
+});
+
+/** One audit entry: who did what, to what, and the state before and after. */
+export const auditItem = z
+  .object({
+    id: z.int(),
+    at: z.iso.datetime().meta({ description: 'When it was recorded (MySQL clock, UTC)' }),
+    actor: z.string().meta({
+      description: '`admin:<user>` over HTTP, `cli:<login>` from `npm run content`',
+    }),
+    action: z.string().meta({
+      description:
+        '`levels.replace`, `content.set-level`, `content.requeue`, `content.clear-pending`, `audit.prune`, …',
+    }),
+    target: z.string().nullable().meta({ description: '`levels`, `cid:<cid>`, …' }),
+    before: z.unknown().meta({ description: 'The state before the action (JSON), or null' }),
+    after: z.unknown().meta({
+      description: 'The state after the action, or its outcome (e.g. the queued job), or null',
+    }),
+    detail: z.string().nullable(),
+  })
+  .meta({ id: 'AuditEntry' });
+
+/** `GET /v1/audit` answer, newest first. */
+export const auditResponse = z.object({ items: z.array(auditItem) });

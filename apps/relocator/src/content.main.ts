@@ -1,4 +1,3 @@
-import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
   ContentAdminError,
@@ -11,6 +10,7 @@ import {
   type SetLevelResult,
 } from '@relocation/queue';
 import { configOrExit, loadEnvFile } from '@relocation/runtime';
+import { cliActor } from './cli-actor.ts';
 import { openCliBackends } from './cli-backends.ts';
 import { loadConfig } from './config.ts';
 
@@ -78,13 +78,7 @@ const deps: ContentAdminDeps = {
   hysteresis: config.hysteresis,
 };
 
-function actor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
-}
+const actor = cliActor();
 
 function setLevelLine(r: SetLevelResult): string {
   const copies =
@@ -119,15 +113,15 @@ function clearLine(r: ClearPendingResult): string {
 async function runCommand(): Promise<{ result: unknown; line: string }> {
   switch (command) {
     case 'set-level': {
-      const result = await setContentLevel(deps, cid, level ?? '', { actor: actor() });
+      const result = await setContentLevel(deps, cid, level ?? '', { actor });
       return { result, line: setLevelLine(result) };
     }
     case 'requeue': {
-      const result = await requeueContent(deps, cid);
+      const result = await requeueContent(deps, cid, { actor });
       return { result, line: requeueLine(result) };
     }
     case 'clear-pending': {
-      const result = await clearPendingMove(deps, cid);
+      const result = await clearPendingMove(deps, cid, { actor });
       return { result, line: clearLine(result) };
     }
   }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'bullmq';
 import { createDb, listLevels, type Database } from '@relocation/db';
@@ -141,6 +142,8 @@ export async function startRelocator(
       ? { limiter: { max: config.maxMovesPerSecond, duration: 1000 } }
       : {}),
     autorun: false,
+    // Operators see each replica by this name (`GET /v1/relocations`, Bull Board).
+    name: `${hostname()}:${process.pid}`,
   });
   backoff = new RedisBackoff({ redis, worker, logger, metrics });
   worker.on('error', (error) => {

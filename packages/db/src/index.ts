@@ -5,6 +5,14 @@ export type { DbErrorCode } from './errors.ts';
 export { migrateDownToEmpty, migrateToLatest, MigrationError } from './migrate.ts';
 export { MIGRATIONS } from './migrations/index.ts';
 export { assignContentLevel } from './queries/assign-content-level.ts';
+export {
+  AUDIT_ACTIONS,
+  AUDIT_TEXT_MAX,
+  listAudit,
+  pruneAudit,
+  recordAudit,
+} from './queries/audit.ts';
+export type { AuditContext, AuditEntry, AuditRecord, ListAuditOptions } from './queries/audit.ts';
 export type { AssignResult, LevelAssignment } from './queries/assign-content-level.ts';
 export { commitRelocation } from './queries/commit-relocation.ts';
 export type { CommitResult, RelocationCommit } from './queries/commit-relocation.ts';
@@ -13,6 +21,7 @@ export type { NewContentInput } from './queries/contents.ts';
 export { getDeploymentId } from './queries/deployment.ts';
 export { getContentHistory } from './queries/history.ts';
 export { listLevels, replaceLevels, toLevel } from './queries/levels.ts';
+export type { ReplaceLevelsOptions } from './queries/levels.ts';
 export { SAMPLE_CONTENTS, seedIfEmpty, seedLevels } from './seed.ts';
 export type { SampleContent, SeedResult } from './seed.ts';
 export type * from './schema.ts';

@@ -51,12 +51,36 @@ export interface DeploymentTable {
   created_at: ColumnType<Date, Date | undefined, never>;
 }
 
+/**
+ * One admin action (a level table change, a manual level, a requeue, a cleared pending move, …):
+ * written in the same transaction as its effect where the effect is in MySQL, right after it
+ * otherwise. Rows are only ever inserted (and pruned by date).
+ */
+export interface AuditLogTable {
+  id: Generated<number>;
+  /** When the entry was written (MySQL's clock, UTC, milliseconds). */
+  at: ColumnType<Date, Date | undefined, never>;
+  /** Who acted: `admin:<user>` over HTTP, `cli:<login>` from the shell. */
+  actor: string;
+  /** What was done, dotted (`levels.replace`, `content.set-level`, …; see `AUDIT_ACTIONS`). */
+  action: string;
+  /** What it was done to (`levels`, `cid:7`); NULL when nothing in particular. */
+  target: string | null;
+  /** JSON text of the state before the action; NULL when there was none. */
+  before: string | null;
+  /** JSON text of the state (or outcome) after the action. */
+  after: string | null;
+  /** Free text for a person (e.g. the tier directories a level change created). */
+  detail: string | null;
+}
+
 /** The database as Kysely sees it. */
 export interface Database {
   level: LevelTable;
   contents: ContentsTable;
   update_history: UpdateHistoryTable;
   deployment: DeploymentTable;
+  audit_log: AuditLogTable;
 }
 
 export type LevelRow = Selectable<LevelTable>;
@@ -66,3 +90,5 @@ export type NewContent = Insertable<ContentsTable>;
 export type ContentUpdate = Updateable<ContentsTable>;
 export type HistoryRow = Selectable<UpdateHistoryTable>;
 export type NewHistoryRow = Insertable<UpdateHistoryTable>;
+export type AuditLogRow = Selectable<AuditLogTable>;
+export type NewAuditLogRow = Insertable<AuditLogTable>;

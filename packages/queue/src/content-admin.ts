@@ -2,9 +2,11 @@ import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { checkTier, filenameProblem, tierPathKey, tierPathProblem } from '@relocation/contract';
 import {
+  AUDIT_ACTIONS,
   assignContentLevel,
   getContent,
   listLevels,
+  recordAudit,
   type Content,
   type Database,
 } from '@relocation/db';
@@ -56,6 +58,20 @@ export interface ContentAdminDeps {
   hysteresis: number;
   /** Clock in epoch milliseconds; defaults to `Date.now`. */
   now?: () => number;
+}
+
+/** Who runs an admin command; every command that is carried out writes an audit entry naming them. */
+export interface ContentAdminOptions {
+  /** `admin:<user>` over HTTP (the gateway's `actorOf`), `cli:<login>` from `npm run content`. */
+  actor: string;
+}
+
+/**
+ * The `update_history` job id of a manual change: the actor marked `admin:` once
+ * (`admin:operator` over HTTP, `admin:cli:<login>` from the shell), at most 128 characters.
+ */
+export function manualJobId(actor: string): string {
+  return (actor.startsWith('admin:') ? actor : `admin:${actor}`).slice(0, 128);
 }
 
 /** The commands an operator runs, by name, for messages (`npm run content` and HTTP). */
@@ -143,15 +159,16 @@ export interface ClearPendingResult {
  * pending move is recorded for it (`RELOCATION_ACTIVE`, `MOVE_PENDING`); the level's directory is
  * its tier (marker of this level and database: `TIER_UNAVAILABLE`); and the file is a regular
  * file directly in that directory (`FILE_NOT_ON_TIER`, naming what each tier holds). Then one
- * MySQL transaction changes the level and writes the history row (job id `admin:<actor>`), and
- * the gateway's cache entry is pointed at the level. Repeating it is harmless: a content already
- * on `level` gets no history row.
+ * MySQL transaction changes the level and writes the history row (job id {@link manualJobId})
+ * and the audit entry (`content.set-level`), and the gateway's cache entry is pointed at the
+ * level. Repeating it is harmless: a content already on `level` gets no history row (its audit
+ * entry says the level did not change).
  */
 export async function setContentLevel(
   deps: ContentAdminDeps,
   cid: number,
   levelName: string,
-  options: { actor: string },
+  options: ContentAdminOptions,
 ): Promise<SetLevelResult> {
   const content = await loadContent(deps, cid);
   const levels = await listLevels(deps.db);
@@ -197,8 +214,9 @@ export async function setContentLevel(
     level: level.name,
     expectedLevel: content.content_level,
     viewCount,
-    jobId: `admin:${options.actor}`.slice(0, 128),
+    jobId: manualJobId(options.actor),
     now: new Date((deps.now ?? Date.now)()),
+    audit: { actor: options.actor, detail: `file ${here.path}` },
   });
   switch (result.kind) {
     case 'not-found':
@@ -233,8 +251,16 @@ export async function setContentLevel(
  * the gateway uses, so it joins a job already waiting for the cid instead of adding a second.
  * A job is queued when the count calls for another tier than MySQL's, or when a pending move is
  * recorded (the job finishes it first); otherwise the answer is `on-target` and nothing is queued.
+ *
+ * The audit entry (`content.requeue`) is written after the job was queued (a queue is not in a
+ * MySQL transaction), with the job in `after`; should that write fail, the job stays queued and
+ * the error is thrown.
  */
-export async function requeueContent(deps: ContentAdminDeps, cid: number): Promise<RequeueResult> {
+export async function requeueContent(
+  deps: ContentAdminDeps,
+  cid: number,
+  options: ContentAdminOptions,
+): Promise<RequeueResult> {
   const content = await loadContent(deps, cid);
   const levels = assertValidLevels(await listLevels(deps.db));
   const count = (await deps.cache.latestCount(cid)) ?? Number(content.view_count);
@@ -247,7 +273,14 @@ export async function requeueContent(deps: ContentAdminDeps, cid: number): Promi
   });
   const target = decision.kind === 'stay' ? current : decision.to;
   const pending = await deps.journal.get(cid);
+  const audit = {
+    actor: options.actor,
+    action: AUDIT_ACTIONS.requeueContent,
+    target: `cid:${cid}`,
+  };
+  const before = { level: current, count, pendingMove: pending };
   if (target === current && pending === null) {
+    await recordAudit(deps.db, { ...audit, before, after: { queued: false, target } });
     return { kind: 'on-target', cid, level: current, count };
   }
   const { deployment } = await deps.cache.keys();
@@ -259,15 +292,10 @@ export async function requeueContent(deps: ContentAdminDeps, cid: number): Promi
     requestedAt: (deps.now ?? Date.now)(),
     deployment,
   });
-  return {
-    kind: 'queued',
-    cid,
-    jobId: job.id ?? '',
-    from: current,
-    target,
-    count,
-    reason: target === current ? 'pending-move' : 'move',
-  };
+  const jobId = job.id ?? '';
+  const reason = target === current ? 'pending-move' : 'move';
+  await recordAudit(deps.db, { ...audit, before, after: { queued: true, jobId, target, reason } });
+  return { kind: 'queued', cid, jobId, from: current, target, count, reason };
 }
 
 /**
@@ -280,10 +308,15 @@ export async function requeueContent(deps: ContentAdminDeps, cid: number): Promi
  * (`PENDING_MOVE_CONFLICT`: on both is a collision, on neither a missing file; an operator
  * decides). Otherwise the move either never happened or finished: it is cleared, and the answer
  * says where the file is and, when that is not MySQL's level, the set-level command to run next.
+ *
+ * The audit entry (`content.clear-pending`, the cleared move in `before` and `after`) is written
+ * after the move was cleared (the journal is in Redis); should that write fail, the move stays
+ * cleared and the error is thrown.
  */
 export async function clearPendingMove(
   deps: ContentAdminDeps,
   cid: number,
+  options: ContentAdminOptions,
 ): Promise<ClearPendingResult> {
   const move = await deps.journal.get(cid);
   if (move === null) {
@@ -344,14 +377,17 @@ export async function clearPendingMove(
     // MySQL and the file agree: the cache must say the same (a crash may have left it behind).
     await deps.cache.setContent(cid, { level: mysqlLevel, filename: content.filename });
   }
-  return {
-    cid,
-    move,
-    level: only.level,
-    path: only.path,
-    mysqlLevel,
-    next: content && mysqlLevel !== only.level ? contentCommands.setLevel(cid, only.level) : null,
-  };
+  const next =
+    content && mysqlLevel !== only.level ? contentCommands.setLevel(cid, only.level) : null;
+  await recordAudit(deps.db, {
+    actor: options.actor,
+    action: AUDIT_ACTIONS.clearPendingMove,
+    target: `cid:${cid}`,
+    before: { pendingMove: move, mysqlLevel },
+    after: { pendingMove: null, cleared: move, fileLevel: only.level, path: only.path },
+    detail: next === null ? null : `next: ${next}`,
+  });
+  return { cid, move, level: only.level, path: only.path, mysqlLevel, next };
 }
 
 /**

@@ -7,11 +7,18 @@ export {
 } from './constants.ts';
 export { createProducerRedis, createWorkerRedis } from './connection.ts';
 export { ContentCache } from './content-cache.ts';
+export { pauseRelocations, relocationsStatus, resumeRelocations } from './relocations-control.ts';
+export type {
+  RelocationsAudit,
+  RelocationsStatus,
+  RelocatorReplica,
+} from './relocations-control.ts';
 export {
   ContentAdminError,
   clearPendingMove,
   contentCommands,
   inspectTierFile,
+  manualJobId,
   refuseRemovingLevelsOfPendingMoves,
   requeueContent,
   setContentLevel,
@@ -20,6 +27,7 @@ export type {
   ClearPendingResult,
   ContentAdminDeps,
   ContentAdminErrorCode,
+  ContentAdminOptions,
   RequeueResult,
   SetLevelResult,
   TierFile,
@@ -28,8 +36,15 @@ export { SYNC_PAGE, syncCache } from './cache-sync.ts';
 export type { CacheDrift, CacheSyncDeps, CacheSyncReport, StuckContent } from './cache-sync.ts';
 export { MoveJournal, parsePendingMove } from './move-journal.ts';
 export type { PendingMove } from './move-journal.ts';
-export { RelocationKeys, deploymentBase, ownerKey } from './keys.ts';
-export type { KeySource } from './keys.ts';
+export {
+  RelocationKeys,
+  deploymentBase,
+  loginFailuresKey,
+  ownerKey,
+  rateLimitNamespace,
+  rateLimitSubject,
+} from './keys.ts';
+export type { KeySource, RateLimitClient } from './keys.ts';
 export {
   DeploymentBinding,
   IdentityUnavailableError,

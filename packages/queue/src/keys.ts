@@ -26,7 +26,10 @@ export interface KeySource {
  * - `…:stuck` sorted set: cids whose latest count calls for another tier with nothing queued.
  *
  * One key is shared by every deployment on the prefix: `<prefix>:relocation-owner`, the
- * heartbeat of the deployment that uses the prefix (two deployments may not share one).
+ * heartbeat of the deployment that uses the prefix (two deployments may not share one). The
+ * gateways' rate-limit counters live under `<prefix>:relocation-rate-limit:` (see
+ * {@link rateLimitNamespace}), with a TTL of their window; their failed-login counters are
+ * `<prefix>:relocation-login-failures:<address>` (see {@link loginFailuresKey}).
  * BullMQ's own keys (`<prefix>:relocation:…`) come from BullMQ's `QueueKeys`; the one we read in
  * our scripts is a cid's deduplication key (`de:<dedupId>`), through which the hot path learns
  * the cid's pending job in the same round trip.
@@ -121,4 +124,35 @@ export function deploymentBase(prefix: string, deployment: string): string {
 /** The owner heartbeat key of a prefix. */
 export function ownerKey(prefix: string): string {
   return `${prefix}:relocation-owner`;
+}
+
+/** Who a rate-limit counter counts: an API key's name, or a client address. */
+export type RateLimitClient = { readonly key: string } | { readonly address: string };
+
+/**
+ * `<prefix>:relocation-rate-limit:`: the namespace of the gateways' rate-limit counters
+ * (`@fastify/rate-limit` appends the subject, see {@link rateLimitSubject}). Counters are shared
+ * by every gateway on the prefix, so a limit holds across gateways; each expires with its window,
+ * so nothing is left to clean up.
+ */
+export function rateLimitNamespace(prefix: string): string {
+  return `${prefix}:relocation-rate-limit:`;
+}
+
+/**
+ * The part of a rate-limit counter's key after {@link rateLimitNamespace}: `<group>:key:<name>`
+ * for a client that sent an API key, `<group>:ip:<address>` otherwise (so a key named like an
+ * address never shares a counter with that address).
+ */
+export function rateLimitSubject(group: string, client: RateLimitClient): string {
+  return 'key' in client ? `${group}:key:${client.key}` : `${group}:ip:${client.address}`;
+}
+
+/**
+ * `<prefix>:relocation-login-failures:<address>`: how many logins (a wrong password or an unknown
+ * API key) failed from one client address in the current window, a counter that expires with
+ * the window. Shared by every gateway on the prefix, so the throttle holds across gateways.
+ */
+export function loginFailuresKey(prefix: string, address: string): string {
+  return `${prefix}:relocation-login-failures:${address}`;
 }

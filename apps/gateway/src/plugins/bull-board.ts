@@ -4,18 +4,23 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
 import { redisUnavailable } from '../errors.ts';
 import { adminAuthPlugin } from './admin-auth.ts';
+import { securityHeadersPlugin } from './security-headers.ts';
 import { sendError } from './error-handler.ts';
 
 /** Where Bull Board is served; also its base path (they must be equal). */
 export const BULL_BOARD_PATH = '/admin/queues';
 
 /**
- * Bull Board for the relocation queue at `/admin/queues`, behind HTTP basic auth: the auth hook
- * is registered in this encapsulated plugin before the board, so the page, its static assets and
- * its API all need the admin credentials (and answer 503 `ADMIN_DISABLED` when none are set).
+ * Bull Board for the relocation queue at `/admin/queues`, for operators only: its routes declare
+ * no access level, so the access plugin lets only an operator API key or the admin login (HTTP
+ * basic) through to the page, its static assets and its API (503 `ADMIN_DISABLED` when neither
+ * is configured).
+ * The board's page, assets and API carry the pages' security headers and content security policy.
  */
 export async function bullBoardPlugin(app: FastifyInstance): Promise<void> {
   const { config, queue, redis } = app.gateway;
+  // Before the board's routes, which the headers' hooks must cover.
+  await app.register(securityHeadersPlugin);
   await app.register(adminAuthPlugin, { admin: config.admin });
 
   // BullMQ waits for a connection that was never ready; answer 503 instead of hanging.

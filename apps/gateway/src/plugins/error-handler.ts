@@ -13,6 +13,7 @@ declare module 'fastify' {
 
 function postOutcome(error: AppError): PostOutcome {
   if (error.code === 'CONTENT_NOT_FOUND') return 'not_found';
+  if (error.code === 'RATE_LIMITED') return 'limited';
   if (error.statusCode >= 400 && error.statusCode < 500) return 'invalid';
   return 'error';
 }

@@ -5,8 +5,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { z } from 'zod';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 
-/** Outcomes counted by `gateway_posts_total`. */
-export const POST_OUTCOMES = ['update', 'done', 'not_found', 'invalid', 'error'] as const;
+/** Outcomes counted by `gateway_posts_total` (`limited`: refused by the rate limit, 429). */
+export const POST_OUTCOMES = [
+  'update',
+  'done',
+  'not_found',
+  'invalid',
+  'limited',
+  'error',
+] as const;
 
 /** One outcome of a view post. */
 export type PostOutcome = (typeof POST_OUTCOMES)[number];
@@ -22,6 +29,16 @@ export const JOB_STATES = [
   'waiting-children',
 ] as const;
 
+/**
+ * Reasons counted by `gateway_auth_failures_total`: an API key no entry matches, a wrong admin
+ * password (or a basic login while none is configured), and a login refused unchecked because its
+ * address made too many failed logins.
+ */
+export const AUTH_FAILURE_REASONS = ['unknown_key', 'wrong_password', 'throttled'] as const;
+
+/** One reason of {@link AUTH_FAILURE_REASONS}. */
+export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
+
 /** Conditions reported by `gateway_redis_condition` (Redis answers but refuses writes). */
 export const REDIS_CONDITIONS = ['full', 'readonly'] as const;
 
@@ -35,6 +52,8 @@ export interface GatewayMetrics {
   posts: Counter<'outcome'>;
   /** Error responses by stable code. */
   errors: Counter<'code'>;
+  /** Failed logins (API keys and the admin login) by reason. */
+  authFailures: Counter<'reason'>;
 }
 
 declare module 'fastify' {
@@ -83,6 +102,14 @@ function metrics(app: FastifyInstance, _options: unknown, done: () => void): voi
     registers: [registry],
   });
 
+  const authFailures = new Counter({
+    name: 'gateway_auth_failures_total',
+    help: 'Failed logins by reason: unknown_key, wrong_password, throttled (refused unchecked after too many failures from the address)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  for (const reason of AUTH_FAILURE_REASONS) authFailures.inc({ reason }, 0);
+
   new Gauge({
     name: 'gateway_relocation_jobs',
     help: 'Relocation jobs by BullMQ state (read from Redis on each scrape)',
@@ -105,6 +132,19 @@ function metrics(app: FastifyInstance, _options: unknown, done: () => void): voi
       this.reset();
       if (current === null) return;
       this.set(DEPTH_STATES.reduce((sum, state) => sum + (current[state] ?? 0), 0));
+    },
+  });
+
+  new Gauge({
+    name: 'gateway_relocations_paused',
+    help: 'Relocations paused by an operator (1) or running (0), for every relocator (read from BullMQ on each scrape)',
+    registers: [registry],
+    async collect() {
+      const { queue, redis } = app.gateway;
+      this.reset();
+      if (redis.status !== 'ready') return;
+      const paused = await queue.isPaused().catch(() => null);
+      if (paused !== null) this.set(paused ? 1 : 0);
     },
   });
 
@@ -138,7 +178,7 @@ function metrics(app: FastifyInstance, _options: unknown, done: () => void): voi
     registers: [registry],
   });
 
-  app.decorate('metrics', { registry, posts, errors });
+  app.decorate('metrics', { registry, posts, errors, authFailures });
 
   app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, not the URL, keeps the label set small.
@@ -153,6 +193,8 @@ function metrics(app: FastifyInstance, _options: unknown, done: () => void): voi
   app.withTypeProvider<ZodTypeProvider>().get(
     '/metrics',
     {
+      // Counts and tiers of every content: readers only, once API keys are configured.
+      config: { access: 'viewer' },
       schema: {
         summary: 'Prometheus metrics',
         tags: ['operations'],

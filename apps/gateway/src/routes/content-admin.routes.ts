@@ -17,6 +17,7 @@ import {
   setLevelBody,
   setLevelResponse,
 } from '../schemas.ts';
+import { actorOf } from '../services/actor.ts';
 import { fromQueue } from '../services/backends.ts';
 
 /**
@@ -48,7 +49,6 @@ export const contentAdminRoutes: FastifyPluginAsyncZod = async (app) => {
   await app.register(adminAuthPlugin, { admin: app.gateway.config.admin });
   const { db, queue, cache, journal, hysteresis } = app.gateway;
   const deps: ContentAdminDeps = { db, queue, cache, journal, hysteresis };
-  const actor = app.gateway.config.admin?.user ?? 'admin';
 
   app.put(
     '/v1/contents/:cid/level',
@@ -74,7 +74,7 @@ export const contentAdminRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const { cid } = request.params;
       const result = await run(app, () =>
-        setContentLevel(deps, cid, request.body.level, { actor }),
+        setContentLevel(deps, cid, request.body.level, { actor: actorOf(request) }),
       );
       request.log.info(
         { cid, level: result.level, previousLevel: result.previousLevel, changed: result.changed },
@@ -106,7 +106,7 @@ export const contentAdminRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { cid } = request.params;
-      const result = await run(app, () => requeueContent(deps, cid));
+      const result = await run(app, () => requeueContent(deps, cid, { actor: actorOf(request) }));
       if (result.kind === 'on-target') {
         return reply.code(200).send({
           cid,
@@ -156,7 +156,7 @@ export const contentAdminRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const { cid } = request.params;
-      const result = await run(app, () => clearPendingMove(deps, cid));
+      const result = await run(app, () => clearPendingMove(deps, cid, { actor: actorOf(request) }));
       request.log.info(
         { cid, move: result.move, level: result.level, mysqlLevel: result.mysqlLevel },
         'pending move cleared by an operator',

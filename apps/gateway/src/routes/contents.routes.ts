@@ -37,6 +37,7 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
   app.post(
     '/v1/contents',
     {
+      config: { access: 'catalog' },
       schema: {
         summary: 'Register a content',
         description:
@@ -71,6 +72,7 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
   app.get(
     '/v1/contents/:cid',
     {
+      config: { access: 'viewer' },
       schema: {
         summary: 'Read a content and its relocation state',
         description:
@@ -116,6 +118,7 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
   app.get(
     '/v1/contents',
     {
+      config: { access: 'viewer' },
       schema: {
         summary: 'List stuck contents',
         description:
@@ -149,6 +152,7 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
   app.get(
     '/v1/contents/:cid/history',
     {
+      config: { access: 'viewer' },
       schema: {
         summary: "Read a content's level changes",
         description: 'Its `update_history` rows, newest first; page with `limit` and `before`.',

@@ -46,6 +46,8 @@ export const healthRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
   app.get(
     '/healthz',
     {
+      // Load balancers probe without credentials.
+      config: { access: 'public' },
       schema: {
         summary: 'Liveness',
         tags: ['operations'],
@@ -58,6 +60,7 @@ export const healthRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
   app.get(
     '/readyz',
     {
+      config: { access: 'public' },
       schema: {
         summary: 'Readiness: Redis INFO and MySQL `select 1`',
         description:

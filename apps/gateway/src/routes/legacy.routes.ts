@@ -24,7 +24,7 @@ export const legacyRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
   app.post(
     '/post_sentence',
     {
-      config: { countsPosts: true },
+      config: { countsPosts: true, access: 'legacy' },
       schema: {
         summary: 'Report a view count (legacy)',
         description:
@@ -53,6 +53,8 @@ export const legacyRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
   app.post(
     '/update_sentence',
     {
+      // A status read sent as a POST: old players poll it, so the write limits do not apply.
+      config: { rateLimit: false, access: 'legacy' },
       schema: {
         summary: 'Check whether a content has settled (legacy)',
         description: `Answers the cid as text when no relocation is queued, running or failed for the content and MySQL holds the level its latest count calls for; else \`${CHECK_AGAIN}\`.`,

@@ -5,6 +5,7 @@ import { assertValidLevels } from '@relocation/tiering';
 import { fromDatabase, fromRedis } from '../errors.ts';
 import { adminAuthPlugin } from '../plugins/admin-auth.ts';
 import { errorResponse, levelsBody, levelsQuery, levelsResponse } from '../schemas.ts';
+import { actorOf } from '../services/actor.ts';
 import { prepareTierDirs } from '../services/tier-dirs.ts';
 
 function iso(ms: number): string {
@@ -29,13 +30,14 @@ function tierBody(status: TierStatus) {
 }
 
 /**
- * `GET /v1/levels` (the tier table, public) and `PUT /v1/levels` (replace it atomically; admin
+ * `GET /v1/levels` (the tier table; viewer role) and `PUT /v1/levels` (replace it atomically; admin
  * credentials required, registered in an encapsulated child so the auth hook guards it alone).
  */
 export const levelsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/v1/levels',
     {
+      config: { access: 'viewer' },
       schema: {
         summary: 'Read the tier table',
         description:
@@ -97,7 +99,15 @@ export const levelsRoutes: FastifyPluginAsyncZod = async (app) => {
             );
           }
         }
-        const snapshot = await app.gateway.levels.replace(request.body.levels);
+        // The audit entry is written in the table's transaction; it also says which tier
+        // directories this request created or marked (done above, outside the transaction).
+        const prepared = plans
+          .filter((p) => p.action !== 'ready')
+          .map((p) => `${p.action} ${p.level} at ${p.path}`);
+        const snapshot = await app.gateway.levels.replace(request.body.levels, {
+          actor: actorOf(request),
+          detail: prepared.length > 0 ? `tier directories: ${prepared.join('; ')}` : null,
+        });
         request.log.info(
           { levels: snapshot.levels.map((l) => l.name), version: snapshot.version },
           'level table replaced',

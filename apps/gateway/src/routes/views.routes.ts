@@ -21,7 +21,7 @@ export const viewsRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
   app.post(
     '/v1/views',
     {
-      config: { countsPosts: true },
+      config: { countsPosts: true, access: 'player' },
       schema: {
         summary: 'Report view counts',
         description: `Send one \`{"cid": 7, "count": 1964}\` or a batch \`[{"cid": 7, "count": 1964}, …]\` of at most ${max} items. A single report answers its result (404 for an unknown cid); a batch answers \`{"items": [...]}\` with one entry per item, in order, where an item that failed has \`status: "error"\` and an \`error\` object. Counts are total views, so posting again is always safe.`,

@@ -1,4 +1,4 @@
-import { listLevels, replaceLevels, type Database } from '@relocation/db';
+import { listLevels, replaceLevels, type AuditContext, type Database } from '@relocation/db';
 import type { ContentCache } from '@relocation/queue';
 import { assertValidLevels, validateLevels, type Level } from '@relocation/tiering';
 import type { Kysely } from 'kysely';
@@ -75,10 +75,11 @@ export class LevelsStore {
 
   /**
    * Replaces the table in MySQL atomically (`replaceLevels`: `INVALID_LEVELS`, `LEVEL_IN_USE`),
-   * then publishes it so every gateway picks it up on its next post.
+   * with its audit entry in the same transaction when `audit` says who, then publishes it so
+   * every gateway picks it up on its next post.
    */
-  async replace(levels: readonly Level[]): Promise<LevelsSnapshot> {
-    const stored = await fromDatabase(() => replaceLevels(this.#deps.db, levels));
+  async replace(levels: readonly Level[], audit?: AuditContext): Promise<LevelsSnapshot> {
+    const stored = await fromDatabase(() => replaceLevels(this.#deps.db, levels, { audit }));
     const valid = assertValidLevels(stored);
     const version = await fromRedis(() => this.#deps.cache.publishLevels(valid));
     return this.#set({ levels: valid, version });

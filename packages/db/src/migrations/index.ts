@@ -5,6 +5,8 @@ import * as createUpdateHistory from './0003-create-update-history.ts';
 import * as indexHistoryCid from './0004-index-history-cid.ts';
 import * as uniqueFilename from './0005-unique-filename.ts';
 import * as createDeployment from './0006-create-deployment.ts';
+import * as createAuditLog from './0007-create-audit-log.ts';
+import * as indexAuditLogAt from './0008-index-audit-log-at.ts';
 
 /**
  * Every migration, by name; names sort in the order they run.
@@ -17,4 +19,6 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0004-index-history-cid': indexHistoryCid,
   '0005-unique-filename': uniqueFilename,
   '0006-create-deployment': createDeployment,
+  '0007-create-audit-log': createAuditLog,
+  '0008-index-audit-log-at': indexAuditLogAt,
 });

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
+import { AUDIT_ACTIONS, recordAudit, type AuditContext } from './audit.ts';
 
 /** A level an operator sets by hand for a content whose file they moved themselves. */
 export interface LevelAssignment {
@@ -17,6 +18,12 @@ export interface LevelAssignment {
   jobId: string;
   /** Time of the change; defaults to now. */
   now?: Date;
+  /**
+   * Who made the change: an audit entry (`content.set-level`, target `cid:<cid>`, before and
+   * after the level) is written in the same transaction, also when the content was already on
+   * the level (`unchanged`: before and after are the same).
+   */
+  audit?: AuditContext;
 }
 
 /** What {@link assignContentLevel} did. */
@@ -26,13 +33,33 @@ export type AssignResult =
   | { kind: 'stale'; actualLevel: string }
   | { kind: 'not-found' };
 
+/** Writes the audit entry of an assignment (when it has `audit`), in the caller's transaction. */
+async function recordAssignment(
+  trx: Kysely<Database>,
+  change: LevelAssignment,
+  previousLevel: string,
+  historyId: number | null,
+): Promise<void> {
+  if (!change.audit) return;
+  await recordAudit(trx, {
+    actor: change.audit.actor,
+    action: AUDIT_ACTIONS.setContentLevel,
+    target: `cid:${change.cid}`,
+    before: { level: previousLevel },
+    after: { level: change.level, historyId },
+    detail: change.audit.detail ?? null,
+  });
+}
+
 /**
  * Records a level change made outside the relocator (an operator moved the file by hand) in one
  * transaction, as `commitRelocation` records a move: locks the content row, updates
  * `content_level` / `update_time` / `view_count` and inserts the `update_history` row (I3), with
  * no bytes or duration (nothing was copied by the service). A content already on `level` is
  * `unchanged` (no history row), so repeating the call is harmless; a row that is no longer on
- * `expectedLevel` gives `stale` and changes nothing. The caller checks the file and the level.
+ * `expectedLevel` gives `stale` and changes nothing. With `audit`, an `assigned` or `unchanged`
+ * answer is recorded in the same transaction (`stale` and `not-found`, refusals, record nothing).
+ * The caller checks the file and the level.
  */
 export async function assignContentLevel(
   db: Kysely<Database>,
@@ -47,7 +74,10 @@ export async function assignContentLevel(
       .forUpdate()
       .executeTakeFirst();
     if (!row) return { kind: 'not-found' };
-    if (row.content_level === change.level) return { kind: 'unchanged' };
+    if (row.content_level === change.level) {
+      await recordAssignment(trx, change, row.content_level, null);
+      return { kind: 'unchanged' };
+    }
     if (change.expectedLevel !== undefined && row.content_level !== change.expectedLevel) {
       return { kind: 'stale', actualLevel: row.content_level };
     }
@@ -70,10 +100,12 @@ export async function assignContentLevel(
         duration_ms: null,
       })
       .executeTakeFirstOrThrow();
+    const historyId = Number(inserted.insertId);
+    await recordAssignment(trx, change, row.content_level, historyId);
     return {
       kind: 'assigned',
       previousLevel: row.content_level,
-      historyId: Number(inserted.insertId),
+      historyId,
       updatedAt: now,
     };
   });

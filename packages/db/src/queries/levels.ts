@@ -2,6 +2,7 @@ import { assertValidLevels, InvalidLevelsError, type Level } from '@relocation/t
 import type { Kysely } from 'kysely';
 import { DbError } from '../errors.ts';
 import type { Database, LevelRow } from '../schema.ts';
+import { AUDIT_ACTIONS, recordAudit, type AuditContext } from './audit.ts';
 
 type Executor = Kysely<Database>;
 
@@ -21,14 +22,26 @@ export async function listLevels(db: Executor): Promise<Level[]> {
   return rows.map(toLevel);
 }
 
+/** Options of {@link replaceLevels}. */
+export interface ReplaceLevelsOptions {
+  /**
+   * Who replaces the table: an audit entry (`levels.replace`, target `levels`, before and after
+   * the tables) is written in the same transaction.
+   */
+  audit?: AuditContext;
+}
+
 /**
  * Replaces the whole tier table atomically after checking I1.
  * A level that contents still sit on cannot be removed (`LEVEL_IN_USE`); an invalid table is
- * refused with `INVALID_LEVELS`. Returns the table as stored, ordered by `min_counts`.
+ * refused with `INVALID_LEVELS`. Returns the table as stored, ordered by `min_counts`. With
+ * `audit`, the replacement is recorded in the same transaction (a refusal or a failed
+ * transaction records nothing).
  */
 export async function replaceLevels(
   db: Kysely<Database>,
   levels: readonly Level[],
+  options: ReplaceLevelsOptions = {},
 ): Promise<Level[]> {
   let valid: readonly Level[];
   try {
@@ -41,7 +54,12 @@ export async function replaceLevels(
   }
   const names = valid.map((l) => l.name);
   return db.transaction().execute(async (trx) => {
-    const existing = await trx.selectFrom('level').select('content_level').forUpdate().execute();
+    const existing = await trx
+      .selectFrom('level')
+      .selectAll()
+      .orderBy('min_counts')
+      .forUpdate()
+      .execute();
     const removed = existing.map((r) => r.content_level).filter((n) => !names.includes(n));
     if (removed.length > 0) {
       const inUse = await trx
@@ -75,6 +93,17 @@ export async function replaceLevels(
         })
         .execute();
     }
-    return listLevels(trx);
+    const stored = await listLevels(trx);
+    if (options.audit) {
+      await recordAudit(trx, {
+        actor: options.audit.actor,
+        action: AUDIT_ACTIONS.replaceLevels,
+        target: 'levels',
+        before: existing.map(toLevel),
+        after: stored,
+        detail: options.audit.detail ?? null,
+      });
+    }
+    return stored;
   });
 }
