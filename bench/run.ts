@@ -11,6 +11,7 @@ import { crossFsBench } from './benches/cross-fs.ts';
 import { hotPathBench } from './benches/hot-path.ts';
 import { ingestBench } from './benches/ingest.ts';
 import { latencyBench } from './benches/latency.ts';
+import { planBench } from './benches/plan.ts';
 import { relocatorBench } from './benches/relocator.ts';
 import { scaleBench } from './benches/scale.ts';
 import { ArgsError, parseArgs, type BenchArgs } from './lib/args.ts';
@@ -55,6 +56,7 @@ const BENCHES: readonly Bench[] = [
   crossFsBench,
   latencyBench,
   scaleBench,
+  planBench,
 ];
 
 let args: BenchArgs;

@@ -7,6 +7,7 @@ export const BENCH_NAMES = [
   'cross-fs',
   'latency',
   'scale',
+  'plan',
 ] as const;
 
 /** One benchmark's name. */

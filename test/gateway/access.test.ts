@@ -171,6 +171,19 @@ const ROUTES: readonly Route[] = [
     request: () => ({ method: 'DELETE', url: '/v1/contents/7/pending-move' }),
     ok: [404],
   },
+  {
+    route: 'PUT /v1/contents/{cid}/pin',
+    access: 'operator',
+    // An unknown cid: refused (404) and nothing pinned.
+    request: () => json('/v1/contents/4040/pin', { level: 'gold', reason: 'access' }, 'PUT'),
+    ok: [404],
+  },
+  {
+    route: 'DELETE /v1/contents/{cid}/pin',
+    access: 'operator',
+    request: () => ({ method: 'DELETE', url: '/v1/contents/7/pin' }),
+    ok: [200],
+  },
   { route: 'GET /v1/audit', access: 'operator', request: () => get('/v1/audit'), ok: [200] },
   {
     route: 'GET /v1/relocations',
@@ -189,6 +202,14 @@ const ROUTES: readonly Route[] = [
     access: 'operator',
     request: () => ({ method: 'POST', url: '/v1/relocations/resume' }),
     ok: [200],
+  },
+  { route: 'GET /v1/plan', access: 'viewer', request: () => get('/v1/plan'), ok: [200] },
+  {
+    route: 'POST /v1/plan',
+    access: 'viewer',
+    // A dry run: refused by the level rules (400 INVALID_LEVELS); nothing is stored either way.
+    request: () => json('/v1/plan', { levels: [] }),
+    ok: [400],
   },
   {
     route: 'GET /admin/queues',

@@ -132,6 +132,7 @@ describe('metrics and OpenAPI', () => {
     expect(routes.sort()).toEqual(
       [
         'DELETE /v1/contents/{cid}/pending-move',
+        'DELETE /v1/contents/{cid}/pin',
         'GET /healthz',
         'GET /metrics',
         'GET /readyz',
@@ -141,6 +142,8 @@ describe('metrics and OpenAPI', () => {
         'GET /v1/levels',
         'GET /v1/audit',
         'GET /v1/relocations',
+        'GET /v1/plan',
+        'POST /v1/plan',
         'POST /v1/relocations/pause',
         'POST /v1/relocations/resume',
         'POST /post_sentence',
@@ -149,6 +152,7 @@ describe('metrics and OpenAPI', () => {
         'POST /v1/contents/{cid}/requeue',
         'POST /v1/views',
         'PUT /v1/contents/{cid}/level',
+        'PUT /v1/contents/{cid}/pin',
         'PUT /v1/levels',
       ].sort(),
     );

@@ -159,6 +159,7 @@ describe('ContentCache', () => {
       filename: 'g.mp4',
       levelsVersion: 0,
       pendingJobId: null,
+      pin: null,
     });
     await cache.recordCount(7, 12, 2000);
     expect(await cache.latestCount(7)).toBe(12);

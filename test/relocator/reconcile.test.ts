@@ -247,6 +247,7 @@ describe('reconcile', () => {
     try {
       expect((await maintenance.getJobSchedulers()).map((s) => s.key).sort()).toEqual([
         'cache-sync',
+        'pin-expiry',
         'reconcile',
       ]);
       const handle = relocator;
@@ -260,7 +261,10 @@ describe('reconcile', () => {
       );
       await relocator.close();
       relocator = await startRelocator(loadConfig({ ...h.env() }), { logger: SILENT, db: h.t.db });
-      expect((await maintenance.getJobSchedulers()).map((s) => s.key)).toEqual(['cache-sync']);
+      expect((await maintenance.getJobSchedulers()).map((s) => s.key).sort()).toEqual([
+        'cache-sync',
+        'pin-expiry',
+      ]);
     } finally {
       await maintenance.obliterate({ force: true });
       await maintenance.close();

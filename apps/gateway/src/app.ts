@@ -27,6 +27,8 @@ import { contentsRoutes } from './routes/contents.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { legacyRoutes } from './routes/legacy.routes.ts';
 import { levelsRoutes } from './routes/levels.routes.ts';
+import { pinsRoutes } from './routes/pins.routes.ts';
+import { planRoutes } from './routes/plan.routes.ts';
 import { relocationsRoutes } from './routes/relocations.routes.ts';
 import { viewsRoutes } from './routes/views.routes.ts';
 import { fastifyTrustProxy } from './services/networks.ts';
@@ -128,9 +130,11 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
   await routes.register(viewsRoutes);
   await routes.register(contentsRoutes);
   await routes.register(contentAdminRoutes);
+  await routes.register(pinsRoutes);
   await routes.register(levelsRoutes);
   await routes.register(auditRoutes);
   await routes.register(relocationsRoutes);
+  await routes.register(planRoutes);
   await app.register(bullBoardPlugin);
   return app;
 }

@@ -20,8 +20,10 @@ export const ERROR_STATUS = Object.freeze({
   INVALID_LEVELS: 400,
   /** Any other malformed request Fastify rejects (e.g. a wrong Content-Length). */
   BAD_REQUEST: 400,
-  /** `PUT /v1/contents/:cid/level` names a level that is not in the level table. */
+  /** `PUT /v1/contents/:cid/level` or `/pin` names a level that is not in the level table. */
   UNKNOWN_LEVEL: 400,
+  /** `PUT /v1/contents/:cid/pin`: `until` is not in the future, or the reason is empty. */
+  INVALID_PIN: 400,
   /**
    * Credentials missing, or wrong (an unknown API key, a wrong admin password). Has
    * `WWW-Authenticate`: `Bearer` when API keys are configured, `Basic` when the admin login is.

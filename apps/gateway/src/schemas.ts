@@ -216,11 +216,32 @@ export const relocationResponse = z
   })
   .meta({ id: 'RelocationState' });
 
+/** A content's pin, as `GET /v1/contents/:cid` and the pin routes show it. */
+export const pinSchema = z
+  .object({
+    level: z.string().meta({ description: 'The level the content is kept on' }),
+    until: z.iso
+      .datetime()
+      .nullable()
+      .meta({ description: 'When the pin releases itself; null = when an operator releases it' }),
+    reason: z.string(),
+    pinnedBy: z
+      .string()
+      .meta({ description: '`admin:<user>` over HTTP, `cli:<login>` from the shell' }),
+    pinnedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'ContentPin' });
+
 /** `GET /v1/contents/:cid` answer. */
 export const contentStateResponse = contentResponse
   .extend({
     relocation: relocationResponse,
-    target: z.string().meta({ description: 'The tier its latest count calls for' }),
+    target: z
+      .string()
+      .meta({ description: 'The tier its latest count calls for (its pin level when pinned)' }),
+    pin: pinSchema.nullable().meta({
+      description: "The operator's pin: the content stays on its level whatever its counts say",
+    }),
     settled: z.boolean().meta({
       description:
         'Nothing is pending and MySQL holds its final level (what `/update_sentence` answers with the cid)',
@@ -288,6 +309,72 @@ export const setLevelBody = bodyObject(
   },
   'level',
 );
+
+/** `PUT /v1/contents/:cid/pin` body. */
+export const pinBody = bodyObject(
+  {
+    level: z
+      .string({
+        error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string'),
+      })
+      .min(1, { error: 'must not be empty' })
+      .max(64, { error: 'must be at most 64 characters' })
+      .meta({ description: 'The level to keep the content on' }),
+    until: z.iso
+      .datetime({ offset: true, error: 'must be an ISO 8601 date-time (or null)' })
+      .nullable()
+      .optional()
+      .meta({
+        description:
+          'When the pin releases itself (ISO 8601, in the future); null or absent = until released',
+      }),
+    reason: z
+      .string({
+        error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string'),
+      })
+      .trim()
+      .min(1, { error: 'must not be empty' })
+      .max(500, { error: 'must be at most 500 characters' })
+      .meta({ description: 'Why, for the audit trail' }),
+  },
+  'level, until and reason',
+);
+
+/** `PUT /v1/contents/:cid/pin` answer. */
+export const pinResponse = z
+  .object({
+    cid: z.int(),
+    pin: pinSchema,
+    previous: pinSchema.nullable().meta({ description: 'The pin this one replaced, if any' }),
+    level: z.string().meta({ description: 'The level MySQL holds now' }),
+    jobId: z.string().nullable().meta({
+      description: 'The job queued to move the content to the pin level; null when already there',
+    }),
+  })
+  .meta({ id: 'PinResult' });
+
+/** `DELETE /v1/contents/:cid/pin` query. */
+export const unpinQuery = z.object({
+  reason: z
+    .string()
+    .max(500, { error: 'must be at most 500 characters' })
+    .optional()
+    .meta({ description: 'Why, for the audit trail' }),
+});
+
+/** `DELETE /v1/contents/:cid/pin` answer. */
+export const unpinResponse = z
+  .object({
+    cid: z.int(),
+    released: z.boolean().meta({ description: 'False when the content was not pinned' }),
+    pin: pinSchema.nullable().meta({ description: 'The pin that was released' }),
+    level: z.string().nullable().meta({ description: 'The level MySQL holds' }),
+    target: z.string().nullable().meta({ description: 'The level its latest count calls for' }),
+    jobId: z.string().nullable().meta({
+      description: 'The job queued so that its count decides again; null when it is on target',
+    }),
+  })
+  .meta({ id: 'UnpinResult' });
 
 /** `PUT /v1/contents/:cid/level` answer. */
 export const setLevelResponse = z

@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       faultRetryMaxMs: 60_000,
       tierCheckMs: 5000,
       cacheSyncEveryMs: 30_000,
+      pinExpiryEveryMs: 30_000,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });

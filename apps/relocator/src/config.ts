@@ -51,6 +51,11 @@ export interface RelocatorConfig extends SharedSettings {
    * takes to reach the gateways.
    */
   readonly cacheSyncEveryMs: number;
+  /**
+   * Milliseconds between two runs of the pin expiry (releasing pins whose `until` has passed);
+   * 0 = off. A pin lasts at most this much past its `until`.
+   */
+  readonly pinExpiryEveryMs: number;
 }
 
 const envSchema = baseEnvSchema.extend({
@@ -70,6 +75,7 @@ const envSchema = baseEnvSchema.extend({
   RELOCATOR_FAULT_RETRY_MAX_MS: wholeNumber({ min: 1000, max: HOUR_MS, fallback: 60_000 }),
   RELOCATOR_TIER_CHECK_MS: wholeNumber({ min: 100, max: HOUR_MS, fallback: 5000 }),
   CACHE_SYNC_EVERY: duration({ minMs: 1000, fallbackMs: 30_000 }),
+  PIN_EXPIRY_EVERY: duration({ minMs: 1000, fallbackMs: 30_000 }),
 });
 
 /**
@@ -101,5 +107,6 @@ export function loadConfig(env: Env = process.env): RelocatorConfig {
     faultRetryMaxMs: e.RELOCATOR_FAULT_RETRY_MAX_MS,
     tierCheckMs: e.RELOCATOR_TIER_CHECK_MS,
     cacheSyncEveryMs: e.CACHE_SYNC_EVERY,
+    pinExpiryEveryMs: e.PIN_EXPIRY_EVERY,
   });
 }

@@ -2,19 +2,23 @@ import { parseArgs } from 'node:util';
 import {
   ContentAdminError,
   clearPendingMove,
+  pinContent,
   requeueContent,
   setContentLevel,
+  unpinContent,
   type ClearPendingResult,
   type ContentAdminDeps,
+  type PinResult,
   type RequeueResult,
   type SetLevelResult,
+  type UnpinResult,
 } from '@relocation/queue';
 import { configOrExit, loadEnvFile } from '@relocation/runtime';
 import { cliActor } from './cli-actor.ts';
 import { openCliBackends } from './cli-backends.ts';
 import { loadConfig } from './config.ts';
 
-// `npm run content -- <command> <cid> [<level>] [--json]`: the operator's commands on one content
+// `npm run content -- <command> <cid> [<level>] [--until ISO] [--reason text] [--json]`: the operator's commands on one content
 // (the same functions as the gateway's admin routes), so that no repair needs SQL. Prints one
 // line (or JSON with --json). Exit 0 when done, 1 when refused (the line says why and what to
 // do), 2 on bad usage or when it cannot run (settings, MySQL or Redis unreachable).
@@ -22,7 +26,11 @@ import { loadConfig } from './config.ts';
 const USAGE = `usage: npm run content -- <command> [--json]
   set-level <cid> <level>   record that the content's file is on <level> (after moving it by hand)
   requeue <cid>             queue the content's relocation from its latest count
-  clear-pending <cid>       clear a stuck pending move, after checking both tiers' files`;
+  clear-pending <cid>       clear a stuck pending move, after checking both tiers' files
+  pin <cid> <level> [--until ISO] [--reason text]
+                            keep the content on <level> whatever its counts say (until released)
+  unpin <cid> [--reason text]
+                            release its pin: its latest count decides again`;
 
 function usage(problem: string): never {
   process.stderr.write(`${problem}\n${USAGE}\n`);
@@ -34,6 +42,8 @@ try {
   parsed = parseArgs({
     options: {
       json: { type: 'boolean', default: false },
+      until: { type: 'string' },
+      reason: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     allowPositionals: true,
@@ -51,6 +61,8 @@ const COMMANDS = {
   'set-level': ['<cid>', '<level>'],
   requeue: ['<cid>'],
   'clear-pending': ['<cid>'],
+  pin: ['<cid>', '<level>'],
+  unpin: ['<cid>'],
 };
 type Command = keyof typeof COMMANDS;
 
@@ -65,6 +77,16 @@ const cid = /^\d+$/.test(cidText ?? '') ? Number(cidText) : NaN;
 if (!Number.isSafeInteger(cid))
   usage(`cid: expected a whole number, got ${JSON.stringify(cidText)}`);
 const json = parsed.values.json;
+const untilText = parsed.values.until;
+const reasonText = parsed.values.reason;
+if (untilText !== undefined && command !== 'pin') usage('--until: only pin takes it');
+if (reasonText !== undefined && command !== 'pin' && command !== 'unpin') {
+  usage('--reason: only pin and unpin take it');
+}
+const until = untilText === undefined || untilText === 'never' ? null : new Date(untilText);
+if (until !== null && Number.isNaN(until.getTime())) {
+  usage(`--until: expected an ISO 8601 date-time, got ${JSON.stringify(untilText)}`);
+}
 
 loadEnvFile();
 const config = configOrExit('content', () => loadConfig(process.env));
@@ -110,6 +132,25 @@ function clearLine(r: ClearPendingResult): string {
   return `${head}, but MySQL says ${r.mysqlLevel}: run ${r.next}`;
 }
 
+function pinLine(r: PinResult): string {
+  const until = r.pin.until === null ? 'until released' : `until ${r.pin.until.toISOString()}`;
+  const move =
+    r.jobId === null
+      ? `it is on ${r.level}`
+      : `job ${r.jobId} queued to move it from ${r.level} to ${r.pin.level}`;
+  const replaced = r.previous === null ? '' : ` (replaces its pin to ${r.previous.level})`;
+  return `content ${r.cid}: pinned to ${r.pin.level} ${until}${replaced}; ${move}`;
+}
+
+function unpinLine(r: UnpinResult): string {
+  if (r.kind === 'not-pinned') return `content ${r.cid} was not pinned; nothing changed`;
+  const next =
+    r.jobId !== null
+      ? `its count ${r.count} calls for ${r.target}: job ${r.jobId} queued to move it from ${r.level}`
+      : `it stays on ${r.level} (count ${r.count})`;
+  return `content ${r.cid}: pin to ${r.pin.level} released; ${next}`;
+}
+
 async function runCommand(): Promise<{ result: unknown; line: string }> {
   switch (command) {
     case 'set-level': {
@@ -123,6 +164,18 @@ async function runCommand(): Promise<{ result: unknown; line: string }> {
     case 'clear-pending': {
       const result = await clearPendingMove(deps, cid, { actor });
       return { result, line: clearLine(result) };
+    }
+    case 'pin': {
+      const reason = reasonText ?? `pinned from the command line by ${actor}`;
+      const result = await pinContent(deps, cid, { level: level ?? '', until, reason }, { actor });
+      return { result, line: pinLine(result) };
+    }
+    case 'unpin': {
+      const result = await unpinContent(deps, cid, {
+        actor,
+        detail: reasonText ?? null,
+      });
+      return { result, line: unpinLine(result) };
     }
   }
 }

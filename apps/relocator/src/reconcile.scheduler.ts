@@ -3,6 +3,7 @@ import type { Database } from '@relocation/db';
 import {
   RELOCATION_QUEUE,
   createWorkerRedis,
+  expirePins,
   syncCache,
   type ContentCache,
   type RelocationQueue,
@@ -24,6 +25,9 @@ export const RECONCILE_SCHEDULER_ID = 'reconcile';
 /** Id of the job scheduler that compares the cache with MySQL every `CACHE_SYNC_EVERY`. */
 export const CACHE_SYNC_SCHEDULER_ID = 'cache-sync';
 
+/** Id of the job scheduler that releases expired pins every `PIN_EXPIRY_EVERY`. */
+export const PIN_EXPIRY_SCHEDULER_ID = 'pin-expiry';
+
 /** What {@link startReconcileScheduler} needs. */
 export interface ReconcileSchedulerDeps {
   redis: Redis;
@@ -44,7 +48,7 @@ export interface ReconcileScheduler {
 }
 
 /** What a maintenance job does. */
-type MaintenanceJob = { kind?: 'reconcile' | 'cache-sync'; fix: boolean };
+type MaintenanceJob = { kind?: 'reconcile' | 'cache-sync' | 'pin-expiry'; fix: boolean };
 
 /**
  * Runs the relocators' maintenance with BullMQ job schedulers on {@link MAINTENANCE_QUEUE}: every
@@ -54,11 +58,14 @@ type MaintenanceJob = { kind?: 'reconcile' | 'cache-sync'; fix: boolean };
  *   `relocator_drift{kind}`, with `fix` queues the fixes;
  * - the cache sweep every `CACHE_SYNC_EVERY` (30 s by default; `syncCache`): corrects cache
  *   entries that disagree with MySQL and publishes the stuck contents, setting
- *   `relocator_cache_drift_total` and `relocator_stuck_contents`.
+ *   `relocator_cache_drift_total` and `relocator_stuck_contents`;
+ * - the pin expiry every `PIN_EXPIRY_EVERY` (30 s by default; `expirePins`): releases the pins
+ *   whose `until` has passed (audit `content.pin-expired`, actor `system`) and queues the moves
+ *   their counts call for.
  */
 export async function startReconcileScheduler(
   deps: ReconcileSchedulerDeps,
-  options: { everyMs: number; fix: boolean; cacheSyncEveryMs: number },
+  options: { everyMs: number; fix: boolean; cacheSyncEveryMs: number; pinExpiryEveryMs?: number },
 ): Promise<ReconcileScheduler> {
   const maintenance = new Queue<MaintenanceJob>(MAINTENANCE_QUEUE, {
     connection: deps.redis,
@@ -84,7 +91,17 @@ export async function startReconcileScheduler(
   } else {
     await maintenance.removeJobScheduler(CACHE_SYNC_SCHEDULER_ID);
   }
-  if (options.everyMs <= 0 && options.cacheSyncEveryMs <= 0) {
+  const pinExpiryEveryMs = options.pinExpiryEveryMs ?? 0;
+  if (pinExpiryEveryMs > 0) {
+    await maintenance.upsertJobScheduler(
+      PIN_EXPIRY_SCHEDULER_ID,
+      { every: pinExpiryEveryMs },
+      { name: 'pin-expiry', data: { kind: 'pin-expiry', fix: true }, opts: keep },
+    );
+  } else {
+    await maintenance.removeJobScheduler(PIN_EXPIRY_SCHEDULER_ID);
+  }
+  if (options.everyMs <= 0 && options.cacheSyncEveryMs <= 0 && pinExpiryEveryMs <= 0) {
     await maintenance.close();
     return { close: () => Promise.resolve() };
   }
@@ -99,6 +116,22 @@ export async function startReconcileScheduler(
   const worker = new Worker<MaintenanceJob>(
     MAINTENANCE_QUEUE,
     async (job) => {
+      if (job.data.kind === 'pin-expiry') {
+        const expired = await expirePins({
+          db: deps.db,
+          queue: relocations,
+          cache: deps.cache,
+          journal: deps.journal,
+          hysteresis: deps.tiering.hysteresis ?? 0,
+        });
+        for (const { pin, jobId } of expired) {
+          deps.logger.info(
+            { cid: pin.cid, level: pin.level, until: pin.until, jobId },
+            'pin expired; released',
+          );
+        }
+        return { released: expired.length };
+      }
       if (job.data.kind === 'cache-sync') {
         const report = await syncCache(
           { db: deps.db, cache: deps.cache, tiering: deps.tiering },

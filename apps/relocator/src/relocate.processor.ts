@@ -4,6 +4,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import {
   commitRelocation,
   getContent,
+  getContentPin,
   listLevels,
   type Content,
   type Database,
@@ -130,7 +131,8 @@ class HeldError extends DelayedError {}
  *
  * 1. record the job as the cid's last job; read the content and the level table from MySQL;
  * 2. finish the cid's pending move first, if an earlier attempt left one (see {@link MoveJournal});
- * 3. choose the target from the latest count (`cache.latestCount`, else the job's count);
+ * 3. choose the target from the latest count (`cache.latestCount`, else the job's count), or
+ *    the content's pin in MySQL, which overrides the count;
  *    `stay` → `noop` (no file touched, no history); `wait` → the job is delayed until the
  *    minimum residence has passed;
  * 4. `move`: check both paths, note the pending move, {@link moveFile}, `commitRelocation`
@@ -295,6 +297,8 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
       content = await loadContent(cid);
     }
 
+    // The pin is read from MySQL (the truth), not the cache: it overrides the count.
+    const pin = await getContentPin(deps.db, cid);
     const decision = chooseTier({
       count: viewCount,
       levels,
@@ -302,6 +306,7 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
       options: { hysteresis: deps.options.hysteresis, minResidenceMs: deps.options.minResidenceMs },
       now: now(),
       lastMovedAt: content.update_time.getTime(),
+      pin: pin?.level ?? null,
     });
 
     switch (decision.kind) {

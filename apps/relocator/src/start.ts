@@ -228,6 +228,7 @@ export async function startRelocator(
         everyMs: config.reconcileEveryMs,
         fix: config.reconcileFix,
         cacheSyncEveryMs: config.cacheSyncEveryMs,
+        pinExpiryEveryMs: config.pinExpiryEveryMs,
       },
     );
     if (config.metricsPort > 0) {

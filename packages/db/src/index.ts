@@ -19,6 +19,15 @@ export type { CommitResult, RelocationCommit } from './queries/commit-relocation
 export { getContent, insertContent, listContents } from './queries/contents.ts';
 export type { NewContentInput } from './queries/contents.ts';
 export { getDeploymentId } from './queries/deployment.ts';
+export {
+  countContentPins,
+  expireContentPins,
+  getContentPin,
+  getPinnedLevels,
+  removeContentPin,
+  setContentPin,
+} from './queries/pins.ts';
+export type { ContentPin, NewPin, SetPinResult } from './queries/pins.ts';
 export { getContentHistory } from './queries/history.ts';
 export { listLevels, replaceLevels, toLevel } from './queries/levels.ts';
 export type { ReplaceLevelsOptions } from './queries/levels.ts';

@@ -74,6 +74,24 @@ export interface AuditLogTable {
   detail: string | null;
 }
 
+/**
+ * An operator's pin (at most one per content): the content stays on `level` whatever its counts
+ * say, until `until` (NULL: until released). Pinning, releasing and expiry each write an audit
+ * entry in the same transaction.
+ */
+export interface ContentPinTable {
+  cid: number;
+  /** The level the content is kept on (a `level` row; a pinned level cannot be removed). */
+  level: string;
+  /** When the pin expires (UTC, milliseconds); NULL = never. */
+  until: Date | null;
+  /** Why it was pinned, for a person. */
+  reason: string;
+  /** Who pinned it: `admin:<user>` over HTTP, `cli:<login>` from the shell. */
+  pinned_by: string;
+  pinned_at: ColumnType<Date, Date | undefined, Date>;
+}
+
 /** The database as Kysely sees it. */
 export interface Database {
   level: LevelTable;
@@ -81,6 +99,7 @@ export interface Database {
   update_history: UpdateHistoryTable;
   deployment: DeploymentTable;
   audit_log: AuditLogTable;
+  content_pin: ContentPinTable;
 }
 
 export type LevelRow = Selectable<LevelTable>;
@@ -92,3 +111,5 @@ export type HistoryRow = Selectable<UpdateHistoryTable>;
 export type NewHistoryRow = Insertable<UpdateHistoryTable>;
 export type AuditLogRow = Selectable<AuditLogTable>;
 export type NewAuditLogRow = Insertable<AuditLogTable>;
+export type ContentPinRow = Selectable<ContentPinTable>;
+export type NewContentPinRow = Insertable<ContentPinTable>;

@@ -1,4 +1,10 @@
-import { listContents, listLevels, type Database } from '@relocation/db';
+import {
+  getContentPin,
+  getPinnedLevels,
+  listContents,
+  listLevels,
+  type Database,
+} from '@relocation/db';
 import { chooseTier, validateLevels, type ChooseTierOptions } from '@relocation/tiering';
 import type { Kysely } from 'kysely';
 import type { ContentCache } from './content-cache.ts';
@@ -17,8 +23,17 @@ export interface CacheDrift {
   fixed: boolean;
 }
 
+/** A cached pin that disagrees with MySQL's `content_pin` (`null`: not pinned). */
+export interface PinDrift {
+  cid: number;
+  cached: string | null;
+  mysql: string | null;
+  /** The cached pin was corrected (with `fix`; a pin or unpin meanwhile wins). */
+  fixed: boolean;
+}
+
 /**
- * A content whose latest count calls for another tier while nothing is queued, running or
+ * A content whose latest count (or pin) calls for another tier while nothing is queued, running or
  * delayed for it: nothing will ever move it unless someone acts (a failed job, a lost post).
  */
 export interface StuckContent {
@@ -26,7 +41,7 @@ export interface StuckContent {
   filename: string;
   /** Its level in MySQL. */
   level: string;
-  /** The tier its latest count calls for. */
+  /** The tier its latest count (or its pin) calls for. */
   target: string;
   /** Its latest count (posted, else MySQL's). */
   count: number;
@@ -38,6 +53,8 @@ export interface CacheSyncReport {
   /** Contents that have a cache entry. */
   cached: number;
   drift: CacheDrift[];
+  /** Cached pins that disagreed with MySQL. */
+  pinDrift: PinDrift[];
   stuck: StuckContent[];
   durationMs: number;
 }
@@ -54,11 +71,12 @@ export interface CacheSyncDeps {
 /**
  * Compares every content's cache entry with MySQL, the only truth (invariant I7), a page at a
  * time: a pipelined read of the entries per page of MySQL rows, so one pass costs about
- * `2 × contents / 1000` round trips. With `fix`, an entry that disagrees is corrected by
+ * `3 × contents / 1000` round trips. With `fix`, an entry that disagrees is corrected by
  * compare-and-set (an entry a relocator changed since it was read is left to the relocator), so
  * a change made in MySQL outside the service (manual SQL, a restore) reaches the gateways within
- * one sweep. It also lists the stuck contents (see {@link StuckContent}), and with `fix`
- * publishes that list for `GET /v1/contents?state=stuck`.
+ * one sweep; a cached pin that disagrees with MySQL's is corrected the same way. It also lists
+ * the stuck contents (see {@link StuckContent}; a pinned content on its pin level is not stuck),
+ * and with `fix` publishes that list for `GET /v1/contents?state=stuck`.
  */
 export async function syncCache(
   deps: CacheSyncDeps,
@@ -68,7 +86,14 @@ export async function syncCache(
   const now = (deps.now ?? Date.now)();
   const checked = validateLevels(await listLevels(deps.db));
   const levels = checked.ok ? checked.levels : null;
-  const report: CacheSyncReport = { contents: 0, cached: 0, drift: [], stuck: [], durationMs: 0 };
+  const report: CacheSyncReport = {
+    contents: 0,
+    cached: 0,
+    drift: [],
+    pinDrift: [],
+    stuck: [],
+    durationMs: 0,
+  };
   let afterCid = -1;
   for (;;) {
     const page = await listContents(deps.db, { afterCid, limit: SYNC_PAGE });
@@ -76,6 +101,7 @@ export async function syncCache(
     afterCid = Number(page[page.length - 1]?.cid ?? afterCid);
     const cids = page.map((c) => Number(c.cid));
     const entries = await deps.cache.peekMany(cids);
+    const pins = await getPinnedLevels(deps.db, cids);
     const candidates: StuckContent[] = [];
     for (const [i, content] of page.entries()) {
       report.contents++;
@@ -89,6 +115,11 @@ export async function syncCache(
           const fixed = options.fix ? await deps.cache.syncContent(cid, seen, mysql) : false;
           report.drift.push({ cid, cached: seen, mysql, fixed });
         }
+        const pin = pins.get(cid) ?? null;
+        if (entry.pin !== pin) {
+          const pinDrift = await syncPin(deps, cid, entry.pin, options);
+          if (pinDrift) report.pinDrift.push(pinDrift);
+        }
       }
       if (levels === null) continue;
       const count = entry?.count ?? Number(content.view_count);
@@ -99,6 +130,8 @@ export async function syncCache(
         ...(deps.tiering ? { options: deps.tiering } : {}),
         now,
         lastMovedAt: content.update_time.getTime(),
+        // A pinned content on its pin level is settled, whatever its count says.
+        pin: pins.get(cid) ?? null,
       });
       if (decision.kind === 'move') {
         candidates.push({
@@ -124,4 +157,20 @@ export async function syncCache(
     );
   report.durationMs = Date.now() - started;
   return report;
+}
+
+/**
+ * Corrects a cached pin to MySQL's, read again right before the write (the page was read a
+ * moment ago), by compare-and-set against the pin the sweep saw in the cache.
+ */
+async function syncPin(
+  deps: CacheSyncDeps,
+  cid: number,
+  cached: string | null,
+  options: { fix: boolean },
+): Promise<PinDrift | null> {
+  const mysql = (await getContentPin(deps.db, cid))?.level ?? null;
+  if (mysql === cached) return null;
+  const fixed = options.fix ? await deps.cache.setPin(cid, mysql, cached) : false;
+  return { cid, cached, mysql, fixed };
 }

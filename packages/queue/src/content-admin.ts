@@ -5,6 +5,7 @@ import {
   AUDIT_ACTIONS,
   assignContentLevel,
   getContent,
+  getContentPin,
   listLevels,
   recordAudit,
   type Content,
@@ -32,7 +33,8 @@ export type ContentAdminErrorCode =
   | 'CONTENT_CHANGED'
   | 'NO_PENDING_MOVE'
   | 'PENDING_MOVE_CONFLICT'
-  | 'LEVEL_IN_USE';
+  | 'LEVEL_IN_USE'
+  | 'INVALID_PIN';
 
 /** A refusal of an admin command: a stable `code` and a message for an operator. */
 export class ContentAdminError extends Error {
@@ -201,12 +203,14 @@ export async function setContentLevel(
 
   const viewCount = (await deps.cache.latestCount(cid)) ?? Number(content.view_count);
   const checked = validateLevels(levels);
+  const pin = (await getContentPin(deps.db, cid))?.level ?? null;
   const decision = checked.ok
     ? chooseTier({
         count: viewCount,
         levels: checked.levels,
         current: level.name,
         options: { hysteresis: deps.hysteresis },
+        pin,
       })
     : null;
   const result = await assignContentLevel(deps.db, {
@@ -246,7 +250,8 @@ export async function setContentLevel(
 }
 
 /**
- * Queues a content's relocation from its latest count (the cache's, else MySQL's `view_count`),
+ * Queues a content's relocation from its latest count (the cache's, else MySQL's `view_count`)
+ * or its pin,
  * whatever its last job did (a failed job does not hold the cid): the same `enqueueRelocation`
  * the gateway uses, so it joins a job already waiting for the cid instead of adding a second.
  * A job is queued when the count calls for another tier than MySQL's, or when a pending move is
@@ -270,6 +275,7 @@ export async function requeueContent(
     levels,
     current,
     options: { hysteresis: deps.hysteresis },
+    pin: (await getContentPin(deps.db, cid))?.level ?? null,
   });
   const target = decision.kind === 'stay' ? current : decision.to;
   const pending = await deps.journal.get(cid);

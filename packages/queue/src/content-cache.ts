@@ -7,6 +7,7 @@ const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.
 const RECORD_COUNT_LUA = lua('record-count-3.lua');
 const FILL_CONTENT_LUA = lua('fill-content-1.lua');
 const SYNC_CONTENT_LUA = lua('sync-content-1.lua');
+const SYNC_PIN_LUA = lua('sync-pin-1.lua');
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -16,8 +17,14 @@ declare module 'ioredis' {
       dedupKey: string,
       count: string,
       now: string,
-    ): Result<[string | null, string | null, string, string | null], Context>;
-    relocationFillContent(cidKey: string, level: string, filename: string): Result<number, Context>;
+    ): Result<RecordCountReply, Context>;
+    relocationFillContent(
+      cidKey: string,
+      level: string,
+      filename: string,
+      pin: string,
+    ): Result<number, Context>;
+    relocationSyncPin(cidKey: string, seenPin: string, pin: string): Result<number, Context>;
     relocationSyncContent(
       cidKey: string,
       seenLevel: string,
@@ -27,6 +34,9 @@ declare module 'ioredis' {
     ): Result<number, Context>;
   }
 }
+
+/** `record-count-3.lua`'s answer: level, file name, levels version, job id, pin. */
+type RecordCountReply = [string | null, string | null, string, string | null, string | null];
 
 /** What the gateway learns from {@link ContentCache.recordCount}. */
 export type RecordCountResult =
@@ -38,9 +48,12 @@ export type RecordCountResult =
       levelsVersion: number;
       /** Id of the cid's waiting or active relocation job, if any. */
       pendingJobId: string | null;
+      /** The level an operator pinned the cid to, if any (MySQL's `content_pin`, cached). */
+      pin: string | null;
     };
 
 const HOLD_FIELD = 'hold';
+const PIN_FIELD = 'pin';
 
 function parseJson<T>(text: string): T | null {
   try {
@@ -50,15 +63,23 @@ function parseJson<T>(text: string): T | null {
   }
 }
 
-function toRecordCountResult([level, filename, version, jobId]: [
-  string | null,
-  string | null,
-  string,
-  string | null,
-]): RecordCountResult {
+function toRecordCountResult([
+  level,
+  filename,
+  version,
+  jobId,
+  pin,
+]: RecordCountReply): RecordCountResult {
   const levelsVersion = Number(version);
   if (level === null) return { kind: 'miss', levelsVersion };
-  return { kind: 'hit', level, filename: filename ?? '', levelsVersion, pendingJobId: jobId };
+  return {
+    kind: 'hit',
+    level,
+    filename: filename ?? '',
+    levelsVersion,
+    pendingJobId: jobId,
+    pin: pin ?? null,
+  };
 }
 
 /**
@@ -104,6 +125,8 @@ export interface CachedContent {
   lastJobId: string | null;
   /** Why its move waits, while it does. */
   hold: MoveHold | null;
+  /** The level an operator pinned the cid to, as cached (MySQL's `content_pin` is the truth). */
+  pin: string | null;
 }
 
 /**
@@ -124,6 +147,7 @@ export class ContentCache {
     redis.defineCommand('relocationRecordCount', { numberOfKeys: 3, lua: RECORD_COUNT_LUA });
     redis.defineCommand('relocationFillContent', { numberOfKeys: 1, lua: FILL_CONTENT_LUA });
     redis.defineCommand('relocationSyncContent', { numberOfKeys: 1, lua: SYNC_CONTENT_LUA });
+    redis.defineCommand('relocationSyncPin', { numberOfKeys: 1, lua: SYNC_PIN_LUA });
   }
 
   /** The keys of the bound deployment (no await once the identity is known). */
@@ -180,19 +204,38 @@ export class ContentCache {
       if (!reply) throw new Error('Redis answered fewer replies than the pipeline sent');
       const [error, value] = reply;
       if (error) throw error;
-      return toRecordCountResult(value as [string | null, string | null, string, string | null]);
+      return toRecordCountResult(value as RecordCountReply);
     });
   }
 
-  /** Fills a cid's entry from a MySQL row unless an entry exists; true when it filled it. */
-  async fill(cid: number, content: { level: string; filename: string }): Promise<boolean> {
+  /**
+   * Fills a cid's entry from a MySQL row (and its pin, `null` when not pinned) unless an entry
+   * exists; true when it filled it.
+   */
+  async fill(
+    cid: number,
+    content: { level: string; filename: string; pin?: string | null },
+  ): Promise<boolean> {
     const k = await this.keys();
     const filled = await this.#redis.relocationFillContent(
       k.cid(cid),
       content.level,
       content.filename,
+      content.pin ?? '',
     );
     return filled === 1;
+  }
+
+  /**
+   * Stores the level a cached cid is pinned to (`null`: not pinned), as MySQL now says after a
+   * pin, an unpin or an expiry. With `seen`, only if the cached pin is still `seen` (`null`:
+   * none; compare-and-set, for the cache sweep). A cid with no entry is left alone: the next post
+   * fills it, pin included, from MySQL. True when written.
+   */
+  async setPin(cid: number, pin: string | null, seen?: string | null): Promise<boolean> {
+    const k = await this.keys();
+    const expected = seen === undefined ? '*' : (seen ?? '');
+    return (await this.#redis.relocationSyncPin(k.cid(cid), expected, pin ?? '')) === 1;
   }
 
   /**
@@ -217,26 +260,29 @@ export class ContentCache {
   }
 
   /**
-   * The cached tier and file name of many cids in one round trip (`null` for a cid with no
-   * entry), in order.
+   * The cached tier, file name, latest count and pin of many cids in one round trip (`null` for
+   * a cid with no entry), in order.
    */
   async peekMany(
     cids: readonly number[],
-  ): Promise<({ level: string; filename: string; count: number | null } | null)[]> {
+  ): Promise<
+    ({ level: string; filename: string; count: number | null; pin: string | null } | null)[]
+  > {
     if (cids.length === 0) return [];
     const k = await this.keys();
     const pipeline = this.#redis.pipeline();
-    for (const cid of cids) pipeline.hmget(k.cid(cid), 'level', 'file', 'count');
+    for (const cid of cids) pipeline.hmget(k.cid(cid), 'level', 'file', 'count', PIN_FIELD);
     const replies = (await pipeline.exec()) ?? [];
     return cids.map((_, i) => {
       const [error, value] = replies[i] ?? [new Error('missing reply'), null];
       if (error) throw error;
-      const [level, file, count] = value as (string | null)[];
+      const [level, file, count, pin] = value as (string | null)[];
       if (level === null || level === undefined) return null;
       return {
         level,
         filename: file ?? '',
         count: count === null || count === undefined ? null : Number(count),
+        pin: pin ?? null,
       };
     });
   }
@@ -363,6 +409,7 @@ export class ContentCache {
       countAt: h.countAt === undefined ? null : Number(h.countAt),
       lastJobId: h.lastJob ?? null,
       hold: h[HOLD_FIELD] === undefined ? null : parseJson<MoveHold>(h[HOLD_FIELD]),
+      pin: h[PIN_FIELD] ?? null,
     };
   }
 

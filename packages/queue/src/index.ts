@@ -33,7 +33,30 @@ export type {
   TierFile,
 } from './content-admin.ts';
 export { SYNC_PAGE, syncCache } from './cache-sync.ts';
-export type { CacheDrift, CacheSyncDeps, CacheSyncReport, StuckContent } from './cache-sync.ts';
+export { MAX_PLAN_LIMIT, PLAN_DIRECTIONS, PLAN_SCAN_COUNT, planRelocations } from './plan.ts';
+export type {
+  PlanBoundary,
+  PlanDirection,
+  PlanOptions,
+  PlanTotals,
+  PlannedMove,
+  RelocationPlan,
+} from './plan.ts';
+export type {
+  CacheDrift,
+  CacheSyncDeps,
+  CacheSyncReport,
+  PinDrift,
+  StuckContent,
+} from './cache-sync.ts';
+export {
+  PIN_EXPIRY_ACTOR,
+  PIN_REASON_MAX,
+  expirePins,
+  pinContent,
+  unpinContent,
+} from './content-pin.ts';
+export type { ExpiredPin, PinRequest, PinResult, UnpinResult } from './content-pin.ts';
 export { MoveJournal, parsePendingMove } from './move-journal.ts';
 export type { PendingMove } from './move-journal.ts';
 export {

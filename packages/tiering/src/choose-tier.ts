@@ -26,26 +26,36 @@ export interface ChooseTierInput {
   readonly options?: ChooseTierOptions;
   readonly now?: number;
   readonly lastMovedAt?: number | null;
+  /**
+   * The level an operator pinned the content to (`null` or absent: not pinned). A pin overrides
+   * the count, the hysteresis and the minimum residence; a pin naming no level of the table is
+   * ignored (the count decides).
+   */
+  readonly pin?: string | null;
 }
 
-/** The content stays where it is: already on its target, or inside the hysteresis band. */
+/**
+ * The content stays where it is: already on its target, inside the hysteresis band, or on the
+ * level it is pinned to.
+ */
 export interface StayDecision {
   readonly kind: 'stay';
   readonly level: string;
-  readonly reason: 'on-target' | 'within-hysteresis';
+  readonly reason: 'on-target' | 'within-hysteresis' | 'pinned';
 }
 
 /**
  * The content must move to `to`.
  *
- * `reason` is `'promote'` (to a level with a higher `minCount`), `'demote'`, or
- * `'unknown-current'` when `from` is `null` or names no level of the table.
+ * `reason` is `'promote'` (to a level with a higher `minCount`), `'demote'`,
+ * `'unknown-current'` when `from` is `null` or names no level of the table, or `'pinned'` when
+ * `to` is the level the content is pinned to.
  */
 export interface MoveDecision {
   readonly kind: 'move';
   readonly from: string | null;
   readonly to: string;
-  readonly reason: 'promote' | 'demote' | 'unknown-current';
+  readonly reason: 'promote' | 'demote' | 'unknown-current' | 'pinned';
 }
 
 /** The content should move but its minimum residence has not elapsed; retry at `allowedAt` (epoch ms). */
@@ -91,10 +101,33 @@ export function targetLevel(count: number, levels: readonly Level[]): Level {
  * stays while `L.minCount - h <= count <= L.maxCount + h`. With `minResidenceMs > 0` and both
  * `lastMovedAt` and `now` given, a promote/demote before `lastMovedAt + minResidenceMs` becomes
  * a `wait`. An unknown `current` always moves at once: its file is on no tier of the table.
+ * A `pin` naming a level of the table overrides all of this (see {@link applyPin}).
  * Throws `RangeError` only for programmer errors (bad count, empty table, negative or
  * non-finite options or times).
  */
 export function chooseTier(input: ChooseTierInput): TierDecision {
+  return applyPin(decideByCount(input), input.pin ?? null, input.current, input.levels);
+}
+
+/**
+ * The rule "a pin overrides the count", which both apps apply through {@link chooseTier}: with
+ * `pin` naming a level of `levels`, a content on it stays (`pinned`) and any other moves there at
+ * once (`pinned`), whatever `decision` (the count's answer) said, hysteresis and minimum
+ * residence included. Without a pin, or with one naming no level of the table (removed
+ * meanwhile), `decision` is returned unchanged.
+ */
+export function applyPin(
+  decision: TierDecision,
+  pin: string | null,
+  current: string | null,
+  levels: readonly Level[],
+): TierDecision {
+  if (pin === null || !levels.some((level) => level.name === pin)) return decision;
+  if (current === pin) return { kind: 'stay', level: pin, reason: 'pinned' };
+  return { kind: 'move', from: current, to: pin, reason: 'pinned' };
+}
+
+function decideByCount(input: ChooseTierInput): TierDecision {
   const { count, levels, current, now, lastMovedAt } = input;
   const hysteresis = input.options?.hysteresis ?? 0;
   const minResidenceMs = input.options?.minResidenceMs ?? 0;

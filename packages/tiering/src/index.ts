@@ -4,7 +4,7 @@ export type { LevelRule, LevelRuleViolation } from './level-rule.ts';
 export { InvalidLevelsError } from './invalid-levels-error.ts';
 export { assertValidLevels, validateLevels } from './validate-levels.ts';
 export type { ValidationResult } from './validate-levels.ts';
-export { chooseTier, targetLevel } from './choose-tier.ts';
+export { applyPin, chooseTier, targetLevel } from './choose-tier.ts';
 export type {
   ChooseTierInput,
   ChooseTierOptions,

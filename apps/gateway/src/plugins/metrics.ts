@@ -1,3 +1,4 @@
+import { countContentPins } from '@relocation/db';
 import { readRedisCondition } from '@relocation/queue';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -145,6 +146,20 @@ function metrics(app: FastifyInstance, _options: unknown, done: () => void): voi
       if (redis.status !== 'ready') return;
       const paused = await queue.isPaused().catch(() => null);
       if (paused !== null) this.set(paused ? 1 : 0);
+    },
+  });
+
+  new Gauge({
+    name: 'gateway_pinned_contents',
+    help: 'Contents an operator pinned to a level (COUNT of content_pin in MySQL on each scrape; no sample while MySQL does not answer)',
+    registers: [registry],
+    async collect() {
+      const pinned = await countContentPins(app.gateway.db).catch((error: unknown) => {
+        app.log.warn({ err: error }, 'counting pinned contents for /metrics failed');
+        return null;
+      });
+      this.reset();
+      if (pinned !== null) this.set(pinned);
     },
   });
 

@@ -13,6 +13,7 @@ import {
   newContentBody,
 } from '../schemas.ts';
 import { readContentState } from '../services/content-state.ts';
+import { pinBodyOf } from '../services/pin-body.ts';
 
 function toIso(value: Date | string): string {
   return (value instanceof Date ? value : new Date(value)).toISOString();
@@ -76,7 +77,7 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
       schema: {
         summary: 'Read a content and its relocation state',
         description:
-          "Level and file name as MySQL holds them, the latest count posted (else MySQL's), and the relocation state: `idle`, `queued`, `active` or `failed` (with the target and the last error).",
+          "Level and file name as MySQL holds them, the latest count posted (else MySQL's), the operator's pin (null when none), and the relocation state: `idle`, `queued`, `active` or `failed` (with the target and the last error).",
         tags: ['contents'],
         params: cidParams,
         response: {
@@ -93,6 +94,7 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
       return {
         ...contentBody(state.content, state.viewCount),
         target: state.target,
+        pin: state.pin === null ? null : pinBodyOf(state.pin),
         settled: state.settled,
         reason: state.reason,
         relocation: {

@@ -1,4 +1,4 @@
-import { getContent, type Content } from '@relocation/db';
+import { getContent, getContentPin, type Content, type ContentPin } from '@relocation/db';
 import { getRelocationStatus, type RelocationStatus } from '@relocation/queue';
 import { chooseTier } from '@relocation/tiering';
 import { contentNotFound, fromDatabase, fromRedis } from '../errors.ts';
@@ -10,8 +10,10 @@ export interface ContentState {
   content: Content;
   /** Latest count posted for the content, else the count MySQL holds. */
   viewCount: number;
-  /** Tier `viewCount` calls for, given the content's level in MySQL. */
+  /** Tier `viewCount` (or the pin) calls for, given the content's level in MySQL. */
   target: string;
+  /** The operator's pin (MySQL), if any: it overrides the count. */
+  pin: ContentPin | null;
   relocation: RelocationStatus;
   /**
    * True when nothing is pending for the content and MySQL holds its final level: no job is
@@ -24,8 +26,8 @@ export interface ContentState {
 
 /**
  * Reads a content's state for `GET /v1/contents/:cid` and `POST /update_sentence`: its MySQL row
- * (the authority on where the file is), the latest count from the shared cache, and its
- * relocation state from BullMQ. Throws `CONTENT_NOT_FOUND` for an unknown cid.
+ * and its pin (the authority on where the file is and must be), the latest count from the
+ * shared cache, and its relocation state from BullMQ. Throws `CONTENT_NOT_FOUND` for an unknown cid.
  */
 export async function readContentState(
   deps: Omit<PostViewsDeps, 'now'>,
@@ -34,6 +36,7 @@ export async function readContentState(
   const found = await fromDatabase(() => getContent(deps.db, cid));
   if (found === undefined) throw contentNotFound(cid);
   const content = found;
+  const pin = await fromDatabase(() => getContentPin(deps.db, cid));
   const cached = await fromRedis(() => deps.cache.get(cid));
   const relocation = await fromQueue(deps.redis, () =>
     getRelocationStatus(deps.queue, deps.cache, cid),
@@ -45,10 +48,11 @@ export async function readContentState(
     levels,
     current: content.content_level,
     options: { hysteresis: deps.hysteresis },
+    pin: pin?.level ?? null,
   });
   const target = decision.kind === 'stay' ? content.content_level : decision.to;
   const settled = relocation.state === 'idle' && target === content.content_level;
-  return { content, viewCount, target, relocation, settled, reason: settled ? null : why() };
+  return { content, viewCount, target, pin, relocation, settled, reason: settled ? null : why() };
 
   function why(): string {
     switch (relocation.state) {
@@ -61,6 +65,9 @@ export async function readContentState(
       case 'failed':
         return `the last move failed: ${relocation.error}; fix the cause, then \`npm run content -- requeue ${cid}\` (or POST /v1/contents/${cid}/requeue)`;
       case 'idle':
+        if (pin !== null && target === pin.level) {
+          return `stuck: it is pinned to ${pin.level}, it is on ${content.content_level}, and nothing is queued for it; \`npm run content -- requeue ${cid}\` (or POST /v1/contents/${cid}/requeue) queues the move`;
+        }
         return `stuck: its count ${viewCount} calls for ${target}, it is on ${content.content_level}, and nothing is queued for it; \`npm run content -- requeue ${cid}\` (or POST /v1/contents/${cid}/requeue) queues the move`;
     }
   }

@@ -1,4 +1,4 @@
-import { getContent, type Database } from '@relocation/db';
+import { getContent, getContentPin, type Database } from '@relocation/db';
 import {
   enqueueRelocation,
   type ContentCache,
@@ -70,7 +70,7 @@ export async function postViews(deps: PostViewsDeps, report: ViewReport): Promis
 
 /**
  * The second half of {@link postViews}, once the count is recorded: chooses the target from the
- * cached tier and queues the relocation when needed. Batches record their counts in one pipeline
+ * cached tier and pin (a pin overrides the count) and queues the relocation when needed. Batches record their counts in one pipeline
  * and then decide item by item.
  */
 export async function decide(
@@ -86,6 +86,8 @@ export async function decide(
     levels,
     current: hit.level,
     options: { hysteresis: deps.hysteresis },
+    // The pin as cached (MySQL's, written with every pin change and corrected by the sweep).
+    pin: hit.pin,
   });
   // Without a minimum residence chooseTier never answers `wait`; if it did, the relocator
   // (which applies the residence rule) would decide when to move.
@@ -137,9 +139,14 @@ export async function recordLatest(
   for (let attempt = 0; result.kind === 'miss' && attempt < MAX_FILL_ATTEMPTS; attempt += 1) {
     const row = await fromDatabase(() => getContent(deps.db, cid));
     if (row === undefined) throw contentNotFound(cid);
+    const pin = await fromDatabase(() => getContentPin(deps.db, cid));
     // fill never overwrites: a relocator that committed a move meanwhile keeps its newer tier.
     await fromRedis(() =>
-      deps.cache.fill(cid, { level: row.content_level, filename: row.filename }),
+      deps.cache.fill(cid, {
+        level: row.content_level,
+        filename: row.filename,
+        pin: pin?.level ?? null,
+      }),
     );
     result = await fromRedis(() => deps.cache.recordCount(cid, count, now));
   }

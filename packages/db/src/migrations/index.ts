@@ -7,6 +7,7 @@ import * as uniqueFilename from './0005-unique-filename.ts';
 import * as createDeployment from './0006-create-deployment.ts';
 import * as createAuditLog from './0007-create-audit-log.ts';
 import * as indexAuditLogAt from './0008-index-audit-log-at.ts';
+import * as createContentPin from './0009-create-content-pin.ts';
 
 /**
  * Every migration, by name; names sort in the order they run.
@@ -21,4 +22,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0006-create-deployment': createDeployment,
   '0007-create-audit-log': createAuditLog,
   '0008-index-audit-log-at': indexAuditLogAt,
+  '0009-create-content-pin': createContentPin,
 });

@@ -15,6 +15,12 @@ export const AUDIT_ACTIONS = Object.freeze({
   requeueContent: 'content.requeue',
   /** `clear-pending`: a content's pending move cleared after its files were checked. */
   clearPendingMove: 'content.clear-pending',
+  /** `pin`: a content pinned to a level (before/after: the pin; detail: the reason). */
+  pinContent: 'content.pin',
+  /** `unpin`: a content's pin released by an operator (before: the pin). */
+  unpinContent: 'content.unpin',
+  /** A pin released by its expiry (actor `system`; before: the pin). */
+  pinExpired: 'content.pin-expired',
   /** Relocations paused on every relocator (before/after: paused, counts; after: drained). */
   pauseRelocations: 'relocations.pause',
   /** Relocations resumed. */

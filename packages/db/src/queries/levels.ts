@@ -33,7 +33,7 @@ export interface ReplaceLevelsOptions {
 
 /**
  * Replaces the whole tier table atomically after checking I1.
- * A level that contents still sit on cannot be removed (`LEVEL_IN_USE`); an invalid table is
+ * A level that contents still sit on or are pinned to cannot be removed (`LEVEL_IN_USE`); an invalid table is
  * refused with `INVALID_LEVELS`. Returns the table as stored, ordered by `min_counts`. With
  * `audit`, the replacement is recorded in the same transaction (a refusal or a failed
  * transaction records nothing).
@@ -73,6 +73,19 @@ export async function replaceLevels(
         throw new DbError(
           'LEVEL_IN_USE',
           `cannot remove level ${list}: move those contents first or keep the level`,
+        );
+      }
+      const pinned = await trx
+        .selectFrom('content_pin')
+        .select(['level', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('level', 'in', removed)
+        .groupBy('level')
+        .execute();
+      if (pinned.length > 0) {
+        const list = pinned.map((r) => `"${r.level}" (${Number(r.n)} pinned contents)`).join(', ');
+        throw new DbError(
+          'LEVEL_IN_USE',
+          `cannot remove level ${list}: unpin those contents first or keep the level`,
         );
       }
       await trx.deleteFrom('level').where('content_level', 'in', removed).execute();

@@ -8,15 +8,17 @@
     ARGV[1] count
     ARGV[2] now (epoch ms)
   Output:
-    { level | false, filename | false, levelsVersion, jobId | false }; a cid that is not cached
-    yet is not written (level false), so unknown cids leave nothing behind.
+    { level | false, filename | false, levelsVersion, jobId | false, pin | false }; pin is the
+    level an operator pinned the cid to. A cid that is not cached yet is not written (level
+    false), so unknown cids leave nothing behind.
 ]]
 local level = redis.call('HGET', KEYS[1], 'level')
 local version = redis.call('GET', KEYS[2]) or '0'
 if not level then
-  return { false, false, version, false }
+  return { false, false, version, false, false }
 end
 redis.call('HSET', KEYS[1], 'count', ARGV[1], 'countAt', ARGV[2])
 local filename = redis.call('HGET', KEYS[1], 'file')
 local jobId = redis.call('GET', KEYS[3])
-return { level, filename, version, jobId }
+local pin = redis.call('HGET', KEYS[1], 'pin')
+return { level, filename, version, jobId, pin }

@@ -1,0 +1,290 @@
+import { lstat } from 'node:fs/promises';
+import path from 'node:path';
+import { filenameProblem, tierPathKey, tierPathProblem } from '@relocation/contract';
+import { chooseTier, type ChooseTierOptions, type Level } from '@relocation/tiering';
+import type { ContentCache } from './content-cache.ts';
+
+/** Cache keys asked for per SCAN call (a hint to Redis, which may return more or fewer). */
+export const PLAN_SCAN_COUNT = 1000;
+
+/** Largest page of a plan. */
+export const MAX_PLAN_LIMIT = 1000;
+
+/** Files stat'ed at once when a plan sizes its contents. */
+const STAT_CONCURRENCY = 16;
+
+/** Which way a planned move goes (`chooseTier`'s reason). */
+export type PlanDirection = 'promote' | 'demote' | 'unknown-current';
+
+/** Every {@link PlanDirection}, in the order totals list them. */
+export const PLAN_DIRECTIONS: readonly PlanDirection[] = ['promote', 'demote', 'unknown-current'];
+
+/**
+ * The edge of its current level a content's count went past: above `maxCount` (a promotion) or
+ * below `minCount` (a demotion). With hysteresis `h` the move is due only beyond `count ± h`.
+ */
+export interface PlanBoundary {
+  level: string;
+  edge: 'min' | 'max';
+  /** The level's `minCount` or `maxCount` (total views). */
+  count: number;
+}
+
+/** One content whose latest count calls for another tier. */
+export interface PlannedMove {
+  cid: number;
+  filename: string;
+  /** The level the cache says it is on. */
+  from: string;
+  /** The level its latest count calls for. */
+  to: string;
+  direction: PlanDirection;
+  /** Its latest posted count (total views). */
+  count: number;
+  /**
+   * `null` when `from` is no level of the table decided with (`unknown-current`), or when the
+   * move is to the level the content is pinned to (`pinned`: the pin, not the count, decides).
+   */
+  boundary: PlanBoundary | null;
+  /** The move goes to the level an operator pinned the content to. */
+  pinned: boolean;
+  /**
+   * Size of its file in `from`'s directory (`lstat`, never following a link), `null` when not
+   * sized (outside the listed page unless every content is sized) or not a regular file there.
+   */
+  bytes: number | null;
+  /** Its waiting, delayed or active job (BullMQ's deduplication key), if any. */
+  jobId: string | null;
+}
+
+/** The contents and bytes of one direction. */
+export interface PlanTotals {
+  contents: number;
+  /** Sum of `bytes` over the contents that were sized (`sized` of `contents`). */
+  bytes: number;
+  /** Contents of this direction whose file was found and sized. */
+  sized: number;
+  /** Contents of this direction that already have a job queued or running. */
+  queued: number;
+}
+
+/** What {@link planRelocations} found. */
+export interface RelocationPlan {
+  /** Cache entries read (contents that have had a post since the cache was filled). */
+  scanned: number;
+  /** Entries skipped because no count was posted for them yet. */
+  withoutCount: number;
+  /** Contents whose latest count calls for another tier, in every page. */
+  moves: number;
+  totals: Record<PlanDirection, PlanTotals>;
+  /** The page, ordered by cid. */
+  items: PlannedMove[];
+  /** The `after` of the next page, `null` on the last page. */
+  nextAfter: number | null;
+  /** Views a count must be outside its level's range before it moves (as decided with). */
+  hysteresis: number;
+  durationMs: number;
+}
+
+/** What {@link planRelocations} decides with. */
+export interface PlanOptions {
+  /** The level table to decide with, already accepted by `validateLevels` (current or candidate). */
+  levels: readonly Level[];
+  /**
+   * The table in force, where the files are (to size them); defaults to `levels`. A candidate
+   * table may rename or move a level's directory, but the files are still where the current
+   * table says.
+   */
+  locate?: readonly Level[];
+  /** The options the apps decide with; only `hysteresis` applies (see {@link planRelocations}). */
+  tiering?: ChooseTierOptions;
+  /** Page size (1 … {@link MAX_PLAN_LIMIT}). */
+  limit: number;
+  /** The page starts after this cid (`nextAfter` of the previous page); `null` for the first. */
+  after?: number | null;
+  /** `page` (default): stat only the listed page's files; `all`: every planned content's. */
+  sizes?: 'page' | 'all';
+}
+
+function emptyTotals(): Record<PlanDirection, PlanTotals> {
+  const totals = {} as Record<PlanDirection, PlanTotals>;
+  for (const direction of PLAN_DIRECTIONS) {
+    totals[direction] = { contents: 0, bytes: 0, sized: 0, queued: 0 };
+  }
+  return totals;
+}
+
+function replyValue<T>(reply: [Error | null, unknown] | undefined): T {
+  if (reply === undefined) throw new Error('Redis answered fewer replies than the pipeline sent');
+  const [error, value] = reply;
+  if (error) throw error;
+  return value as T;
+}
+
+/** Which way a move from `from` to `to` goes (by `minCount`, as `chooseTier` tells them apart). */
+function directionOf(from: Level | undefined, to: Level | undefined): PlanDirection {
+  if (from === undefined) return 'unknown-current';
+  return (to?.minCount ?? 0) > from.minCount ? 'promote' : 'demote';
+}
+
+/** Size of `filename` in `level`'s directory when it is a regular file there, else `null`. */
+async function fileBytes(level: Level | undefined, filename: string): Promise<number | null> {
+  if (level === undefined || tierPathProblem(level.path) !== null) return null;
+  if (filenameProblem(filename) !== null) return null;
+  const dir = tierPathKey(level.path);
+  // The name obeys the file-name rule; resolving it proves it stays in the tier directory too.
+  if (path.dirname(path.resolve(dir, filename)) !== dir) return null;
+  try {
+    const st = await lstat(path.join(dir, filename));
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
+  }
+}
+
+async function sizeMoves(moves: readonly PlannedMove[], locate: readonly Level[]): Promise<void> {
+  const byName = new Map(locate.map((level) => [level.name, level]));
+  let next = 0;
+  const worker = async () => {
+    while (next < moves.length) {
+      const move = moves[next++];
+      if (move !== undefined) move.bytes = await fileBytes(byName.get(move.from), move.filename);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(STAT_CONCURRENCY, moves.length) }, worker));
+}
+
+/**
+ * The dry-run plan: the contents whose latest posted count calls for another tier under
+ * `options.levels`, read from the content cache in one pass — a SCAN of the deployment's cid
+ * entries, one pipelined HMGET (level, file, count, pin) per SCAN batch, and one MGET of the
+ * deduplication keys of that batch's planned moves — so 100k contents cost about 200 round
+ * trips, not 100k. Nothing is written and no file moves.
+ *
+ * Decided with `chooseTier` as the gateway decides a post (hysteresis and the cached pin; no
+ * minimum residence: when a content last moved lives in MySQL, and the relocator applies the
+ * residence when it runs the job). Only cached contents with a posted count are planned: a content that has had no post
+ * since the cache was filled has no latest count, and MySQL is not read. Pages are ordered by
+ * cid (`limit`, `after`); totals cover every page. Files are sized with `lstat` in the current
+ * table's directories, for the listed page only unless `sizes: 'all'`; a totals line's `sized`
+ * says how many of its contents its `bytes` covers.
+ */
+export async function planRelocations(
+  cache: ContentCache,
+  options: PlanOptions,
+): Promise<RelocationPlan> {
+  const started = performance.now();
+  const { levels } = options;
+  const hysteresis = options.tiering?.hysteresis ?? 0;
+  const byName = new Map(levels.map((level) => [level.name, level]));
+  const keys = await cache.keys();
+  const redis = cache.redis;
+  const seen = new Set<number>();
+  const moves: PlannedMove[] = [];
+  let withoutCount = 0;
+
+  const scan = (cursor: string) => {
+    const reply = redis.scan(cursor, 'MATCH', keys.cidPattern, 'COUNT', PLAN_SCAN_COUNT);
+    // Awaited below; a pass that fails meanwhile must not leave it as an unhandled rejection.
+    reply.catch(() => undefined);
+    return reply;
+  };
+  let pending = scan('0');
+  for (;;) {
+    const [cursor, batch] = await pending;
+    // The next SCAN goes out with this batch's reads: one round trip hides the other.
+    if (cursor !== '0') pending = scan(cursor);
+    const cids: number[] = [];
+    for (const key of batch) {
+      const cid = keys.cidOf(key);
+      // SCAN may return a key twice (a rehash during the pass); each content counts once.
+      if (cid === null || seen.has(cid)) continue;
+      seen.add(cid);
+      cids.push(cid);
+    }
+    if (cids.length > 0) {
+      const reads = redis.pipeline();
+      // `pin`: the level an operator pinned the cid to, cached by ContentCache with the entry.
+      for (const cid of cids) reads.hmget(keys.cid(cid), 'level', 'file', 'count', 'pin');
+      const replies = (await reads.exec()) ?? [];
+      const planned: PlannedMove[] = [];
+      for (const [i, cid] of cids.entries()) {
+        const [level, file, countText, pin] = replyValue<(string | null)[]>(replies[i]);
+        // Gone since SCAN saw it, or an entry being filled: nothing to plan.
+        if (level === null || level === undefined) continue;
+        const count = countText === null || countText === undefined ? NaN : Number(countText);
+        if (!Number.isSafeInteger(count) || count < 0) {
+          withoutCount++;
+          continue;
+        }
+        const decision = chooseTier({
+          count,
+          levels,
+          current: level,
+          options: { hysteresis },
+          pin: pin ?? null,
+        });
+        if (decision.kind !== 'move') continue;
+        const from = byName.get(level);
+        const direction = directionOf(from, byName.get(decision.to));
+        const pinned = decision.reason === 'pinned';
+        planned.push({
+          cid,
+          filename: file ?? '',
+          from: level,
+          to: decision.to,
+          direction,
+          count,
+          boundary:
+            from === undefined || pinned
+              ? null
+              : direction === 'promote'
+                ? { level: from.name, edge: 'max', count: from.maxCount ?? from.minCount }
+                : { level: from.name, edge: 'min', count: from.minCount },
+          pinned,
+          bytes: null,
+          jobId: null,
+        });
+      }
+      if (planned.length > 0) {
+        const jobs = await redis.mget(...planned.map((move) => keys.dedup(move.cid)));
+        planned.forEach((move, i) => {
+          move.jobId = jobs[i] ?? null;
+        });
+        moves.push(...planned);
+      }
+    }
+    if (cursor === '0') break;
+  }
+
+  moves.sort((a, b) => a.cid - b.cid);
+  const limit = Math.max(1, Math.min(MAX_PLAN_LIMIT, Math.trunc(options.limit)));
+  const after = options.after ?? null;
+  const start = after === null ? 0 : moves.findIndex((move) => move.cid > after);
+  const from = start < 0 ? moves.length : start;
+  const items = moves.slice(from, from + limit);
+  const locate = options.locate ?? levels;
+  await sizeMoves(options.sizes === 'all' ? moves : items, locate);
+
+  const totals = emptyTotals();
+  for (const move of moves) {
+    const line = totals[move.direction];
+    line.contents++;
+    if (move.jobId !== null) line.queued++;
+    if (move.bytes !== null) {
+      line.sized++;
+      line.bytes += move.bytes;
+    }
+  }
+  const last = items[items.length - 1];
+  return {
+    scanned: seen.size,
+    withoutCount,
+    moves: moves.length,
+    totals,
+    items,
+    nextAfter: last !== undefined && from + items.length < moves.length ? last.cid : null,
+    hysteresis,
+    durationMs: performance.now() - started,
+  };
+}
