@@ -1,23 +1,16 @@
 import { execFile } from 'node:child_process';
-import { access, writeFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { writeTierMarker } from '@relocation/contract';
-import {
-  getContent,
-  getContentHistory,
-  getContentPin,
-  getDeploymentId,
-  listAudit,
-  replaceLevels,
-} from '@relocation/db';
-import { loadConfig, startRelocator, type RelocatorHandle } from '@relocation/relocator';
+import { getContentHistory, getContentPin, listAudit } from '@relocation/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisUrl } from '../support/services.ts';
-import { REPO_ROOT, SILENT, createScratch, tiersIn, type Scratch } from '../relocator/support.ts';
+import { REPO_ROOT } from '../relocator/support.ts';
 import {
   ADMIN_AUTH,
   buildGateway,
+  startRealRelocator,
+  type RealRelocator,
   eventually,
   form,
   json,
@@ -45,47 +38,18 @@ type ContentState = {
 describe('pinning a content to a level', () => {
   let services: Services;
   let gw: Gateway;
-  let scratch: Scratch;
-  let relocator: RelocatorHandle;
-  const dirOf = (level: string) => tiersIn(scratch).find((l) => l.name === level)?.path ?? '';
+  let real: RealRelocator;
+  const dirOf = (level: string) => real.dir(level);
 
   beforeAll(async () => {
     services = await openServices();
-    scratch = await createScratch();
-    const levels = tiersIn(scratch);
-    await replaceLevels(services.database.db, levels);
-    const deployment = await getDeploymentId(services.database.db);
-    for (const level of levels) {
-      await writeTierMarker(
-        level.path,
-        { level: level.name, deployment },
-        { createDirectory: true },
-      );
-    }
-    for (let cid = 1; cid <= 12; cid++) {
-      const content = await getContent(services.database.db, cid);
-      const level = levels.find((l) => l.name === content?.content_level);
-      if (!content || !level) throw new Error(`no content ${cid}`);
-      await writeFile(path.join(level.path, content.filename), `file of ${cid}`);
-    }
+    real = await startRealRelocator(services, { PIN_EXPIRY_EVERY: '1s' });
     gw = await buildGateway(services);
-    relocator = await startRelocator(
-      loadConfig({
-        DATABASE_URL: services.database.url,
-        REDIS_URL: redisUrl(),
-        QUEUE_PREFIX: services.prefix,
-        RELOCATOR_METRICS_PORT: '0',
-        PIN_EXPIRY_EVERY: '1s',
-        LOG_LEVEL: 'silent',
-      }),
-      { logger: SILENT, db: services.database.db },
-    );
   });
   afterAll(async () => {
-    await relocator?.close();
+    await real?.close();
     await gw?.app.close();
     await services?.close();
-    await scratch?.cleanup();
   });
 
   const history = async (cid: number) =>

@@ -1,29 +1,15 @@
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { writeTierMarker } from '@relocation/contract';
-import {
-  getContent,
-  getContentHistory,
-  getDeploymentId,
-  listAudit,
-  replaceLevels,
-} from '@relocation/db';
-import { loadConfig, startRelocator, type RelocatorHandle } from '@relocation/relocator';
+import { getContentHistory, listAudit } from '@relocation/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisUrl } from '../support/services.ts';
-import {
-  REPO_ROOT,
-  SILENT,
-  createScratch,
-  tiersIn,
-  writeSeededFile,
-  type Scratch,
-} from '../relocator/support.ts';
+import { REPO_ROOT, writeSeededFile } from '../relocator/support.ts';
 import {
   ADMIN_AUTH,
   buildGateway,
+  startRealRelocator,
+  type RealRelocator,
   eventually,
   form,
   openServices,
@@ -45,47 +31,17 @@ type Status = {
 describe('pausing, resuming and draining relocations', () => {
   let services: Services;
   let gw: Gateway;
-  let scratch: Scratch;
-  let relocator: RelocatorHandle;
+  let real: RealRelocator;
 
   beforeAll(async () => {
     services = await openServices();
-    scratch = await createScratch();
-    const levels = tiersIn(scratch);
-    await replaceLevels(services.database.db, levels);
-    const deployment = await getDeploymentId(services.database.db);
-    for (const level of levels) {
-      await writeTierMarker(
-        level.path,
-        { level: level.name, deployment },
-        { createDirectory: true },
-      );
-    }
-    // The seeded contents 1-12 (a.mp4 … l.mp4), each with a small file on its tier.
-    for (let cid = 1; cid <= 12; cid++) {
-      const content = await getContent(services.database.db, cid);
-      const level = levels.find((l) => l.name === content?.content_level);
-      if (!content || !level) throw new Error(`no content ${cid}`);
-      await writeFile(path.join(level.path, content.filename), `file of ${cid}`);
-    }
+    real = await startRealRelocator(services, { RELOCATOR_COPY_BYTES_PER_SECOND: String(4 << 20) });
     gw = await buildGateway(services);
-    relocator = await startRelocator(
-      loadConfig({
-        DATABASE_URL: services.database.url,
-        REDIS_URL: redisUrl(),
-        QUEUE_PREFIX: services.prefix,
-        RELOCATOR_METRICS_PORT: '0',
-        RELOCATOR_COPY_BYTES_PER_SECOND: String(4 << 20),
-        LOG_LEVEL: 'silent',
-      }),
-      { logger: SILENT, db: services.database.db },
-    );
   });
   afterAll(async () => {
-    await relocator?.close();
+    await real?.close();
     await gw?.app.close();
     await services?.close();
-    await scratch?.cleanup();
   });
 
   const admin = { authorization: ADMIN_AUTH };
@@ -159,7 +115,7 @@ describe('pausing, resuming and draining relocations', () => {
 
   it('drains: pause?wait answers once the active move has finished', async () => {
     // cid 4 (d.mp4, bronze on disk) to silver (tmpfs): a copy of 8 MiB at 4 MiB/s, about 2 s.
-    const bronze = tiersIn(scratch).find((l) => l.name === 'bronze')?.path ?? '';
+    const bronze = real.dir('bronze');
     await writeSeededFile(path.join(bronze, 'd.mp4'), 8 << 20, 'drain');
     await gw.app.inject(form('/post_sentence', 'cid=4&count=1500'));
     await eventually(async () => (await status()).active === 1, 10_000, 'the move to start');

@@ -1,9 +1,13 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { writeTierMarker } from '@relocation/contract';
 import {
   commitRelocation,
   createDb,
   getContent,
   getDeploymentId,
   listLevels,
+  replaceLevels,
   seedIfEmpty,
   type Database,
 } from '@relocation/db';
@@ -18,7 +22,12 @@ import {
   type RelocationQueue,
   type RelocationResult,
 } from '@relocation/queue';
-import { chooseTier } from '@relocation/tiering';
+import {
+  loadConfig as loadRelocatorConfig,
+  startRelocator,
+  type RelocatorHandle,
+} from '@relocation/relocator';
+import { chooseTier, type Level } from '@relocation/tiering';
 import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
@@ -29,6 +38,7 @@ import {
   type TestDatabase,
   type TestRedis,
 } from '../support/services.ts';
+import { SILENT, createScratch, tiersIn, type Scratch } from '../relocator/support.ts';
 
 /** Admin credentials the tests configure. */
 export const ADMIN = Object.freeze({ user: 'operator', password: 'correct horse battery staple' });
@@ -359,3 +369,65 @@ export { freePort } from '../support/net.ts';
 
 export { startRedisServer } from '../support/redis-server.ts';
 export type { RedisServer } from '../support/redis-server.ts';
+
+/** Real tier directories with the seeded contents' files, and a real relocator on them. */
+export interface RealRelocator {
+  scratch: Scratch;
+  levels: Level[];
+  relocator: RelocatorHandle;
+  /** A tier's directory. */
+  dir(level: string): string;
+  /** Stops the relocator and removes the directories. */
+  close(): Promise<void>;
+}
+
+/**
+ * Puts the file's levels on real directories (bronze on disk, silver on tmpfs, gold on disk,
+ * each with its tier marker), writes a small file for each seeded content 1-12 on its tier, and
+ * starts the real relocator on the file's database and prefix (tests of the gateway start the
+ * real other app, never a stand-in). `env` adds relocator settings.
+ */
+export async function startRealRelocator(
+  services: Services,
+  env: Record<string, string> = {},
+): Promise<RealRelocator> {
+  const scratch = await createScratch();
+  const levels = tiersIn(scratch);
+  const { db } = services.database;
+  await replaceLevels(db, levels);
+  const deployment = await getDeploymentId(db);
+  for (const level of levels) {
+    await writeTierMarker(level.path, { level: level.name, deployment }, { createDirectory: true });
+  }
+  for (let cid = 1; cid <= 12; cid++) {
+    const content = await getContent(db, cid);
+    const level = levels.find((l) => l.name === content?.content_level);
+    if (!content || !level) throw new Error(`no content ${cid}`);
+    await writeFile(path.join(level.path, content.filename), `file of ${cid}`);
+  }
+  const relocator = await startRelocator(
+    loadRelocatorConfig({
+      DATABASE_URL: services.database.url,
+      REDIS_URL: redisUrl(),
+      QUEUE_PREFIX: services.prefix,
+      RELOCATOR_METRICS_PORT: '0',
+      LOG_LEVEL: 'silent',
+      ...env,
+    }),
+    { logger: SILENT, db },
+  );
+  return {
+    scratch,
+    levels,
+    relocator,
+    dir(name) {
+      const found = levels.find((l) => l.name === name);
+      if (!found) throw new Error(`no level ${name}`);
+      return found.path;
+    },
+    async close() {
+      await relocator.close();
+      await scratch.cleanup();
+    },
+  };
+}
