@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { createDb, listAudit, pruneAudit, type AuditRecord } from '@relocation/db';
 import {
   baseEnvSchema,
@@ -8,6 +7,7 @@ import {
   parseDuration,
 } from '@relocation/runtime';
 import { cliActor } from './cli-actor.ts';
+import { parseCliArgs } from './cli-args.ts';
 
 // `npm run audit [-- --limit N] [--before ID] [--action A] [--actor WHO] [--json]`: prints the
 // audit log of admin actions, newest first (the same entries as `GET /v1/audit`), reading MySQL
@@ -24,40 +24,19 @@ const USAGE = `usage: npm run audit -- [--limit N] [--before ID] [--action ACTIO
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-function usage(problem: string): never {
-  process.stderr.write(`${problem}\n${USAGE}\n`);
-  process.exit(2);
-}
+const cli = parseCliArgs(USAGE, {
+  limit: { type: 'string', default: '100' },
+  before: { type: 'string' },
+  action: { type: 'string' },
+  actor: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  'prune-older-than': { type: 'string' },
+});
+const args = cli.values;
+// Annotated, so that a call narrows like any function that never returns.
+const usage: (problem: string) => never = cli.usage;
 
-let args;
-try {
-  args = parseArgs({
-    options: {
-      limit: { type: 'string', default: '100' },
-      before: { type: 'string' },
-      action: { type: 'string' },
-      actor: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      'prune-older-than': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  }).values;
-} catch (error) {
-  usage((error as Error).message);
-}
-if (args.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
-
-function wholeNumber(name: string, raw: string, min: number, max: number): number {
-  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    usage(`--${name}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
-  }
-  return n;
-}
+const { wholeNumber } = cli;
 
 const limit = wholeNumber('limit', args.limit, 1, 1000);
 const beforeId =

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { listLevels } from '@relocation/db';
 import {
   MAX_PLAN_LIMIT,
@@ -10,6 +9,7 @@ import {
 } from '@relocation/queue';
 import { configOrExit, loadEnvFile } from '@relocation/runtime';
 import { validateLevels, type Level } from '@relocation/tiering';
+import { parseCliArgs } from './cli-args.ts';
 import { openCliBackends } from './cli-backends.ts';
 import { loadConfig } from './config.ts';
 
@@ -28,39 +28,18 @@ const USAGE = `usage: npm run plan -- [--levels FILE] [--limit N] [--after CID] 
   --sizes all     stat every planned content's file, not only the listed ones (exact byte totals)
   --json          the plan as JSON (the same object as GET /v1/plan)`;
 
-function usage(problem: string): never {
-  process.stderr.write(`${problem}\n${USAGE}\n`);
-  process.exit(2);
-}
+const cli = parseCliArgs(USAGE, {
+  levels: { type: 'string' },
+  limit: { type: 'string', default: '100' },
+  after: { type: 'string' },
+  sizes: { type: 'string', default: 'page' },
+  json: { type: 'boolean', default: false },
+});
+const args = cli.values;
+// Annotated, so that a call narrows like any function that never returns.
+const usage: (problem: string) => never = cli.usage;
 
-let args;
-try {
-  args = parseArgs({
-    options: {
-      levels: { type: 'string' },
-      limit: { type: 'string', default: '100' },
-      after: { type: 'string' },
-      sizes: { type: 'string', default: 'page' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  }).values;
-} catch (error) {
-  usage((error as Error).message);
-}
-if (args.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
-
-function wholeNumber(name: string, raw: string, min: number, max: number): number {
-  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    usage(`--${name}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
-  }
-  return n;
-}
+const { wholeNumber } = cli;
 
 const limit = wholeNumber('limit', args.limit, 1, MAX_PLAN_LIMIT);
 const after =
