@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmod, lchown, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { TEMP_MARKER } from '@relocation/contract';
@@ -8,6 +8,7 @@ import { sha256File } from '@relocation/relocator';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/net.ts';
 import {
+  REPO_ROOT,
   createHarness,
   insertContents,
   jobOutcome,
@@ -40,13 +41,28 @@ function nobody(): SpawnUser | null {
   }
 }
 
+/** True when `user` can read the repository (a checkout in a 0700 directory is not readable). */
+function canReadRepo(user: SpawnUser): boolean {
+  const probe = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `require('node:fs').accessSync(${JSON.stringify(path.join(REPO_ROOT, 'package.json'))})`,
+    ],
+    { uid: user.uid, gid: user.gid, stdio: 'ignore' },
+  );
+  return probe.status === 0;
+}
+
 const USER = nobody();
 const skipReason =
   process.getuid?.() !== 0
     ? 'the test process is not root, so it can neither hand the tiers to another user nor run the relocator as one'
     : USER === null
       ? 'there is no non-root user "nobody" to run the relocator as'
-      : null;
+      : !canReadRepo(USER)
+        ? `user "nobody" cannot read the repository at ${REPO_ROOT} (a directory above it is not readable by others), so the relocator cannot run as that user`
+        : null;
 if (skipReason !== null) console.warn(`permission-faults.test.ts: skipped, ${skipReason}`);
 
 /** Gives `root` and everything under it to `user`. */
