@@ -51,6 +51,32 @@ describe('migrations', () => {
     expect(Number(rows[0]?.n)).toBe(Object.keys(MIGRATIONS).length);
   });
 
+  it('adds columns and tables safely when a step runs again (MySQL has no ADD COLUMN IF NOT EXISTS)', async () => {
+    for (const name of [
+      '0010-level-capacity',
+      '0011-contents-size',
+      '0012-history-reason',
+      '0013-create-tier-usage',
+      '0014-create-tier-reservation',
+    ]) {
+      await MIGRATIONS[name]?.up(t.db);
+    }
+    const { rows } = await sql<{ name: string }>`
+      select column_name as name from information_schema.columns
+      where table_schema = ${t.name} and table_name = 'level' order by ordinal_position`.execute(
+      t.db,
+    );
+    expect(rows.map((r) => r.name)).toEqual([
+      'content_level',
+      'min_counts',
+      'max_counts',
+      'path',
+      'capacity_bytes',
+      'high_watermark',
+      'low_watermark',
+    ]);
+  });
+
   it('gives contents the columns of SPEC §3', async () => {
     const { rows } = await sql<{ name: string; type: string }>`
       select column_name as name, column_type as type from information_schema.columns
@@ -64,6 +90,8 @@ describe('migrations', () => {
       'view_count',
       'generate_time',
       'update_time',
+      // Added after the legacy columns, never renamed or reordered.
+      'size_bytes',
     ]);
     expect(rows[0]?.type).toBe('bigint(20) unsigned');
   });

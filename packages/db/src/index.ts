@@ -28,7 +28,28 @@ export {
   setContentPin,
 } from './queries/pins.ts';
 export type { ContentPin, NewPin, SetPinResult } from './queries/pins.ts';
-export { getContentHistory } from './queries/history.ts';
+export { getContentHistory, HISTORY_REASONS } from './queries/history.ts';
+export type { HistoryReason } from './queries/history.ts';
+export {
+  adjustTierUsage,
+  listDemotionCandidates,
+  readTierReservations,
+  readTierUsage,
+  recordContentSize,
+  recountTierUsage,
+  releaseTierSpace,
+  reserveTierSpace,
+  RESERVATION_TTL_MS,
+  TIER_USAGE_SHARDS,
+  tierUsageShard,
+} from './queries/tier-usage.ts';
+export type {
+  DemotionCandidate,
+  ReservationResult,
+  TierUsage,
+  TierUsageCorrection,
+  TierUsageDelta,
+} from './queries/tier-usage.ts';
 export { listLevels, replaceLevels, toLevel } from './queries/levels.ts';
 export type { ReplaceLevelsOptions } from './queries/levels.ts';
 export { SAMPLE_CONTENTS, seedIfEmpty, seedLevels } from './seed.ts';

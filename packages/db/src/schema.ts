@@ -9,6 +9,12 @@ export interface LevelTable {
   max_counts: number | null;
   /** Absolute directory holding the files of this tier. */
   path: string;
+  /** Capacity of the tier in bytes; NULL = no limit. */
+  capacity_bytes: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Percent of the capacity above which no move goes in (NULL without a capacity). */
+  high_watermark: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Percent of the capacity a tier above its high watermark is demoted down to. */
+  low_watermark: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** One row per content: where its file lives now and when that last changed. */
@@ -18,6 +24,8 @@ export interface ContentsTable {
   filename: string;
   /** Total views known when the row last changed (the hot path does not write here). */
   view_count: ColumnType<number, number | undefined, number>;
+  /** Size of the content's file in bytes; NULL until a move, registration or reconcile saw it. */
+  size_bytes: ColumnType<number | null, number | null | undefined, number | null>;
   generate_time: ColumnType<Date, Date | undefined, never>;
   update_time: ColumnType<Date, Date | undefined, Date>;
 }
@@ -38,6 +46,8 @@ export interface UpdateHistoryTable {
   bytes: number | null;
   /** Time the file move took, in milliseconds. */
   duration_ms: number | null;
+  /** What triggered the change (`HISTORY_REASONS`); NULL on rows older than the column. */
+  reason: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /**
@@ -92,6 +102,26 @@ export interface ContentPinTable {
   pinned_at: ColumnType<Date, Date | undefined, Date>;
 }
 
+/**
+ * Files and bytes on a level, split over shards (`cid mod TIER_USAGE_SHARDS`) so concurrent
+ * commits do not queue on one row; a level's usage is the sum of its shards. Kept by every write
+ * of `contents`, in its transaction; recounted by reconcile.
+ */
+export interface TierUsageTable {
+  level: string;
+  shard: number;
+  files: number;
+  bytes: number;
+}
+
+/** Bytes a move reserved in a tier with a capacity before copying (one per content). */
+export interface TierReservationTable {
+  cid: number;
+  level: string;
+  bytes: number;
+  reserved_at: Date;
+}
+
 /** The database as Kysely sees it. */
 export interface Database {
   level: LevelTable;
@@ -100,6 +130,8 @@ export interface Database {
   deployment: DeploymentTable;
   audit_log: AuditLogTable;
   content_pin: ContentPinTable;
+  tier_usage: TierUsageTable;
+  tier_reservation: TierReservationTable;
 }
 
 export type LevelRow = Selectable<LevelTable>;

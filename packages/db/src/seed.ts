@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Level } from '@relocation/tiering';
 import type { Kysely } from 'kysely';
+import { recountTierUsage } from './queries/tier-usage.ts';
 import type { Database } from './schema.ts';
 
 /** The seed's three tiers (bronze 0–999, silver 1000–1999, gold 2000–unbounded) under `dataDir`. */
@@ -54,40 +55,47 @@ export async function seedIfEmpty(
   db: Kysely<Database>,
   options: { dataDir: string; contents?: readonly SampleContent[] },
 ): Promise<SeedResult> {
-  return db.transaction().execute(async (trx) => {
-    const result: SeedResult = { levels: 0, contents: 0 };
-    const haveLevel = await trx.selectFrom('level').select('content_level').limit(1).execute();
-    if (haveLevel.length === 0) {
-      const levels = seedLevels(options.dataDir);
-      await trx
-        .insertInto('level')
-        .values(
-          levels.map((l) => ({
-            content_level: l.name,
-            min_counts: l.minCount,
-            max_counts: l.maxCount,
-            path: l.path,
-          })),
-        )
-        .execute();
-      result.levels = levels.length;
-    }
-    const haveContent = await trx.selectFrom('contents').select('cid').limit(1).execute();
-    const contents = options.contents ?? SAMPLE_CONTENTS;
-    if (haveContent.length === 0 && contents.length > 0) {
-      await trx
-        .insertInto('contents')
-        .values(
-          contents.map((c) => ({
-            cid: c.cid,
-            content_level: c.level,
-            filename: c.filename,
-            view_count: c.viewCount,
-          })),
-        )
-        .execute();
-      result.contents = contents.length;
-    }
-    return result;
-  });
+  return db
+    .transaction()
+    .execute(async (trx) => {
+      const result: SeedResult = { levels: 0, contents: 0 };
+      const haveLevel = await trx.selectFrom('level').select('content_level').limit(1).execute();
+      if (haveLevel.length === 0) {
+        const levels = seedLevels(options.dataDir);
+        await trx
+          .insertInto('level')
+          .values(
+            levels.map((l) => ({
+              content_level: l.name,
+              min_counts: l.minCount,
+              max_counts: l.maxCount,
+              path: l.path,
+            })),
+          )
+          .execute();
+        result.levels = levels.length;
+      }
+      const haveContent = await trx.selectFrom('contents').select('cid').limit(1).execute();
+      const contents = options.contents ?? SAMPLE_CONTENTS;
+      if (haveContent.length === 0 && contents.length > 0) {
+        await trx
+          .insertInto('contents')
+          .values(
+            contents.map((c) => ({
+              cid: c.cid,
+              content_level: c.level,
+              filename: c.filename,
+              view_count: c.viewCount,
+            })),
+          )
+          .execute();
+        result.contents = contents.length;
+      }
+      return result;
+    })
+    .then(async (result) => {
+      // The seed writes `contents` in bulk: its tiers' usage is counted from the rows afterwards.
+      if (result.levels > 0 || result.contents > 0) await recountTierUsage(db);
+      return result;
+    });
 }

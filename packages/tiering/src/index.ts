@@ -1,4 +1,10 @@
-export type { Level } from './level.ts';
+export type { Level, TierCapacity } from './level.ts';
+export {
+  DEFAULT_HIGH_WATERMARK,
+  DEFAULT_LOW_WATERMARK,
+  defaultLowWatermark,
+  tierCapacity,
+} from './level.ts';
 export { LEVEL_RULES } from './level-rule.ts';
 export type { LevelRule, LevelRuleViolation } from './level-rule.ts';
 export { InvalidLevelsError } from './invalid-levels-error.ts';

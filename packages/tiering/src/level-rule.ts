@@ -15,6 +15,7 @@ export const LEVEL_RULES = [
   'gap',
   'overlap',
   'unbounded-not-last',
+  'invalid-capacity',
 ] as const;
 
 /** The name of one rule of a level table; see `LEVEL_RULES`. */

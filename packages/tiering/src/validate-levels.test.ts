@@ -4,6 +4,7 @@ import type { Level } from './level.ts';
 import { LEVEL_RULES } from './level-rule.ts';
 import type { LevelRule } from './level-rule.ts';
 import { assertValidLevels, validateLevels } from './validate-levels.ts';
+import { DEFAULT_HIGH_WATERMARK, DEFAULT_LOW_WATERMARK, tierCapacity } from './level.ts';
 
 const BRONZE: Level = { name: 'bronze', minCount: 0, maxCount: 999, path: '/data/bronze' };
 const SILVER: Level = { name: 'silver', minCount: 1000, maxCount: 1999, path: '/data/silver' };
@@ -64,6 +65,13 @@ const RULE_CASES: RuleCase[] = [
     levels: [BRONZE, { ...SILVER, maxCount: null }, GOLD],
     level: 'silver',
     message: /^level "silver": max_counts is NULL \(unbounded\) but level "gold"/,
+  },
+  {
+    rule: 'invalid-capacity',
+    title: 'refuses a low watermark at or above the high one',
+    levels: [BRONZE, SILVER, { ...GOLD, capacityBytes: 1000, highWatermark: 70, lowWatermark: 70 }],
+    level: 'gold',
+    message: /^level "gold": lowWatermark 70 must be below the high watermark 70/,
   },
   {
     rule: 'duplicate-name',
@@ -282,5 +290,81 @@ describe('assertValidLevels', () => {
     expect(caught.name).toBe('InvalidLevelsError');
     expect(caught.violations.map((v) => v.rule)).toEqual(['invalid-name', 'gap']);
     for (const violation of caught.violations) expect(caught.message).toContain(violation.message);
+  });
+});
+
+describe('validateLevels: tier capacity', () => {
+  it('fills in the default watermarks of a tier given only a capacity', () => {
+    const result = validateLevels([BRONZE, SILVER, { ...GOLD, capacityBytes: 1_000_000 }]);
+    expect(result.ok && result.levels[2]).toEqual({
+      ...GOLD,
+      capacityBytes: 1_000_000,
+      highWatermark: DEFAULT_HIGH_WATERMARK,
+      lowWatermark: DEFAULT_LOW_WATERMARK,
+    });
+  });
+
+  it('puts the default low watermark 10 points under a high one below 90', () => {
+    const result = validateLevels([
+      BRONZE,
+      SILVER,
+      { ...GOLD, capacityBytes: 10, highWatermark: 50 },
+    ]);
+    expect(result.ok && result.levels[2]?.lowWatermark).toBe(40);
+    const tiny = validateLevels([BRONZE, SILVER, { ...GOLD, capacityBytes: 10, highWatermark: 5 }]);
+    expect(tiny.ok && tiny.levels[2]?.lowWatermark).toBe(0);
+  });
+
+  it('leaves a level without capacity without capacity fields (null counts as absent)', () => {
+    const result = validateLevels([
+      { ...BRONZE, capacityBytes: null, highWatermark: null, lowWatermark: null },
+      SILVER,
+      GOLD,
+    ]);
+    expect(result).toEqual({ ok: true, levels: SEED_LEVELS });
+  });
+
+  it.each([
+    [{ capacityBytes: 0 }, /capacityBytes 0 must be a positive whole number of bytes/],
+    [{ capacityBytes: 1.5 }, /capacityBytes 1.5 must be a positive whole number/],
+    [
+      { capacityBytes: 100, highWatermark: 0 },
+      /highWatermark 0 must be a whole percent from 1 to 100/,
+    ],
+    [{ capacityBytes: 100, highWatermark: 101 }, /highWatermark 101 must be/],
+    [
+      { capacityBytes: 100, lowWatermark: -1 },
+      /lowWatermark -1 must be a whole percent from 0 to 99/,
+    ],
+    [
+      { capacityBytes: 100, lowWatermark: 95 },
+      /lowWatermark 95 must be below the high watermark 90/,
+    ],
+    [{ highWatermark: 80 }, /watermarks need a capacity/],
+    [{ lowWatermark: 10 }, /watermarks need a capacity/],
+  ])('refuses %o on a level', (capacity, message) => {
+    const result = validateLevels([BRONZE, SILVER, { ...GOLD, ...capacity }]);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors.map((e) => e.rule)).toEqual(['invalid-capacity']);
+    expect(result.errors[0]?.message).toMatch(message);
+  });
+});
+
+describe('tierCapacity', () => {
+  it('turns watermarks into byte limits, rounded down', () => {
+    expect(
+      tierCapacity({ ...GOLD, capacityBytes: 1001, highWatermark: 90, lowWatermark: 50 }),
+    ).toEqual({
+      capacityBytes: 1001,
+      highWatermark: 90,
+      lowWatermark: 50,
+      highBytes: 900,
+      lowBytes: 500,
+    });
+  });
+
+  it('is null for a level without capacity', () => {
+    expect(tierCapacity(GOLD)).toBeNull();
   });
 });

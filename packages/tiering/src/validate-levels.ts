@@ -1,6 +1,6 @@
 import { tierPathKey, tierPathProblem } from '@relocation/contract';
 import { InvalidLevelsError } from './invalid-levels-error.ts';
-import type { Level } from './level.ts';
+import { defaultLowWatermark, DEFAULT_HIGH_WATERMARK, type Level } from './level.ts';
 import type { LevelRule, LevelRuleViolation } from './level-rule.ts';
 
 /**
@@ -107,7 +107,42 @@ function checkLevel(level: Level): LevelRuleViolation[] {
       ),
     );
   }
+  errors.push(...checkCapacity(level));
   return errors;
+}
+
+/**
+ * A capacity is a positive safe integer of bytes; watermarks are whole percents, the high one
+ * 1–100, the low one below it, and neither without a capacity.
+ */
+function checkCapacity(level: Level): LevelRuleViolation[] {
+  const at = label(level);
+  const capacity = level.capacityBytes ?? null;
+  const high = level.highWatermark ?? null;
+  const low = level.lowWatermark ?? null;
+  const problems: string[] = [];
+  if (capacity === null) {
+    if (high !== null || low !== null) {
+      problems.push('watermarks need a capacity: give capacityBytes or remove the watermarks');
+    }
+  } else {
+    if (!Number.isSafeInteger(capacity) || capacity <= 0) {
+      problems.push(`capacityBytes ${show(capacity)} must be a positive whole number of bytes`);
+    }
+    const highOk = high === null || (Number.isInteger(high) && high >= 1 && high <= 100);
+    if (!highOk) {
+      problems.push(`highWatermark ${show(high)} must be a whole percent from 1 to 100`);
+    }
+    const effectiveHigh = highOk ? (high ?? DEFAULT_HIGH_WATERMARK) : null;
+    if (low !== null && (!Number.isInteger(low) || low < 0 || low > 99)) {
+      problems.push(`lowWatermark ${show(low)} must be a whole percent from 0 to 99`);
+    } else if (low !== null && effectiveHigh !== null && low >= effectiveHigh) {
+      problems.push(
+        `lowWatermark ${low} must be below the high watermark ${effectiveHigh}: demotions empty a tier above its high watermark down to its low one`,
+      );
+    }
+  }
+  return problems.map((problem) => violation(level, 'invalid-capacity', `${at}: ${problem}`));
 }
 
 function checkUniqueNames(sorted: readonly Level[]): LevelRuleViolation[] {
@@ -259,11 +294,24 @@ function violation(level: Level | null, rule: LevelRule, message: string): Level
   return { level: name, rule, message };
 }
 
+/**
+ * A frozen copy with the capacity normalised: a level with a capacity carries all three fields
+ * (default watermarks filled in), a level without one carries none of them.
+ */
 function copyFrozen(level: Level): Level {
-  return Object.freeze({
+  const base = {
     name: level.name,
     minCount: level.minCount,
     maxCount: level.maxCount,
     path: level.path,
+  };
+  const capacityBytes = level.capacityBytes ?? null;
+  if (capacityBytes === null) return Object.freeze(base);
+  const highWatermark = level.highWatermark ?? DEFAULT_HIGH_WATERMARK;
+  return Object.freeze({
+    ...base,
+    capacityBytes,
+    highWatermark,
+    lowWatermark: level.lowWatermark ?? defaultLowWatermark(highWatermark),
   });
 }

@@ -8,6 +8,11 @@ import * as createDeployment from './0006-create-deployment.ts';
 import * as createAuditLog from './0007-create-audit-log.ts';
 import * as indexAuditLogAt from './0008-index-audit-log-at.ts';
 import * as createContentPin from './0009-create-content-pin.ts';
+import * as levelCapacity from './0010-level-capacity.ts';
+import * as contentsSize from './0011-contents-size.ts';
+import * as historyReason from './0012-history-reason.ts';
+import * as createTierUsage from './0013-create-tier-usage.ts';
+import * as createTierReservation from './0014-create-tier-reservation.ts';
 
 /**
  * Every migration, by name; names sort in the order they run.
@@ -23,4 +28,9 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0007-create-audit-log': createAuditLog,
   '0008-index-audit-log-at': indexAuditLogAt,
   '0009-create-content-pin': createContentPin,
+  '0010-level-capacity': levelCapacity,
+  '0011-contents-size': contentsSize,
+  '0012-history-reason': historyReason,
+  '0013-create-tier-usage': createTierUsage,
+  '0014-create-tier-reservation': createTierReservation,
 });

@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { AUDIT_ACTIONS, recordAudit, type AuditContext } from './audit.ts';
+import { HISTORY_REASONS } from './history.ts';
+import { adjustTierUsage } from './tier-usage.ts';
 
 /** A level an operator sets by hand for a content whose file they moved themselves. */
 export interface LevelAssignment {
@@ -69,7 +71,7 @@ export async function assignContentLevel(
   return db.transaction().execute(async (trx): Promise<AssignResult> => {
     const row = await trx
       .selectFrom('contents')
-      .select(['content_level', 'update_time'])
+      .select(['content_level', 'update_time', 'size_bytes'])
       .where('cid', '=', change.cid)
       .forUpdate()
       .executeTakeFirst();
@@ -86,6 +88,11 @@ export async function assignContentLevel(
       .set({ content_level: change.level, update_time: now, view_count: change.viewCount })
       .where('cid', '=', change.cid)
       .execute();
+    const size = row.size_bytes === null ? 0 : Number(row.size_bytes);
+    await adjustTierUsage(trx, change.cid, [
+      { level: row.content_level, files: -1, bytes: -size },
+      { level: change.level, files: 1, bytes: size },
+    ]);
     const inserted = await trx
       .insertInto('update_history')
       .values({
@@ -98,6 +105,7 @@ export async function assignContentLevel(
         job_id: change.jobId,
         bytes: null,
         duration_ms: null,
+        reason: HISTORY_REASONS.admin,
       })
       .executeTakeFirstOrThrow();
     const historyId = Number(inserted.insertId);

@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
+import { HISTORY_REASONS, type HistoryReason } from './history.ts';
+import { adjustTierUsage } from './tier-usage.ts';
 
 /** A finished file move, to be recorded. */
 export interface RelocationCommit {
@@ -12,6 +14,10 @@ export interface RelocationCommit {
   jobId: string | null;
   bytes: number | null;
   durationMs: number | null;
+  /** What triggered the move (history `reason`); defaults to `post`. */
+  reason?: HistoryReason;
+  /** Delete the cid's tier-space reservation in the same transaction (the move reserved one). */
+  releaseReservation?: boolean;
   /** Time of the change; defaults to now. */
   now?: Date;
 }
@@ -25,7 +31,9 @@ export type CommitResult =
 
 /**
  * Records a move in one transaction: locks the content row, checks it is still on `fromLevel`,
- * updates `content_level` / `update_time` / `view_count` and inserts the `update_history` row (I3).
+ * updates `content_level` / `update_time` / `view_count` / `size_bytes` and inserts the
+ * `update_history` row (I3); moves the file's bytes from one level's usage to the other's and,
+ * with `releaseReservation`, deletes the cid's tier-space reservation.
  * Committing the same move again is a no-op (`already-committed`), never a second history row;
  * a row that moved elsewhere meanwhile gives `stale` and changes nothing.
  */
@@ -37,7 +45,7 @@ export async function commitRelocation(
   return db.transaction().execute(async (trx): Promise<CommitResult> => {
     const row = await trx
       .selectFrom('contents')
-      .select(['content_level', 'update_time'])
+      .select(['content_level', 'update_time', 'size_bytes'])
       .where('cid', '=', move.cid)
       .forUpdate()
       .executeTakeFirst();
@@ -46,11 +54,25 @@ export async function commitRelocation(
     if (row.content_level !== move.fromLevel) {
       return { kind: 'stale', actualLevel: row.content_level };
     }
+    const oldSize = row.size_bytes === null ? 0 : Number(row.size_bytes);
+    const newSize = move.bytes ?? (row.size_bytes === null ? null : Number(row.size_bytes));
     await trx
       .updateTable('contents')
-      .set({ content_level: move.toLevel, update_time: now, view_count: move.viewCount })
+      .set({
+        content_level: move.toLevel,
+        update_time: now,
+        view_count: move.viewCount,
+        size_bytes: newSize,
+      })
       .where('cid', '=', move.cid)
       .execute();
+    await adjustTierUsage(trx, move.cid, [
+      { level: row.content_level, files: -1, bytes: -oldSize },
+      { level: move.toLevel, files: 1, bytes: newSize ?? 0 },
+    ]);
+    if (move.releaseReservation) {
+      await trx.deleteFrom('tier_reservation').where('cid', '=', move.cid).execute();
+    }
     const inserted = await trx
       .insertInto('update_history')
       .values({
@@ -63,6 +85,7 @@ export async function commitRelocation(
         job_id: move.jobId,
         bytes: move.bytes,
         duration_ms: move.durationMs,
+        reason: move.reason ?? HISTORY_REASONS.post,
       })
       .executeTakeFirstOrThrow();
     return { kind: 'committed', historyId: Number(inserted.insertId), updatedAt: now };

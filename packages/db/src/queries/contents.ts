@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { adjustTierUsage } from './tier-usage.ts';
 import { DbError, isDuplicateKeyError } from '../errors.ts';
 import type { Content, Database } from '../schema.ts';
 
@@ -27,6 +28,8 @@ export async function listContents(
 export interface NewContentInput {
   cid: number;
   filename: string;
+  /** Size of the file in bytes when the caller saw it on the default tier; NULL = unknown. */
+  sizeBytes?: number | null;
   /** Registration time; defaults to the database's clock. */
   now?: Date;
 }
@@ -38,13 +41,26 @@ export interface NewContentInput {
  * uses (tier directories are shared) and `NO_DEFAULT_LEVEL` when no level starts at 0.
  */
 export async function insertContent(db: Executor, input: NewContentInput): Promise<Content> {
+  return db.transaction().execute((trx) => insertContentIn(trx, input));
+}
+
+async function insertContentIn(db: Executor, input: NewContentInput): Promise<Content> {
   const now = input.now ?? null;
+  const size = input.sizeBytes ?? null;
   const timeExpr = now ? sql<Date>`${now}` : sql<Date>`current_timestamp(3)`;
   let inserted: bigint | undefined;
   try {
     const result = await db
       .insertInto('contents')
-      .columns(['cid', 'content_level', 'filename', 'view_count', 'generate_time', 'update_time'])
+      .columns([
+        'cid',
+        'content_level',
+        'filename',
+        'view_count',
+        'size_bytes',
+        'generate_time',
+        'update_time',
+      ])
       .expression((eb) =>
         eb
           .selectFrom('level')
@@ -53,6 +69,7 @@ export async function insertContent(db: Executor, input: NewContentInput): Promi
             'content_level',
             sql<string>`${input.filename}`.as('filename'),
             sql<number>`0`.as('view_count'),
+            sql<number | null>`${size}`.as('size_bytes'),
             timeExpr.as('generate_time'),
             timeExpr.as('update_time'),
           ])
@@ -79,5 +96,8 @@ export async function insertContent(db: Executor, input: NewContentInput): Promi
   }
   const content = await getContent(db, input.cid);
   if (!content) throw new Error(`content ${input.cid} vanished right after insert`);
+  await adjustTierUsage(db, input.cid, [
+    { level: content.content_level, files: 1, bytes: size ?? 0 },
+  ]);
   return content;
 }

@@ -1,6 +1,21 @@
 import type { Kysely } from 'kysely';
 import type { Database, HistoryRow } from '../schema.ts';
 
+/**
+ * What triggered a level change, as `update_history.reason` records it: a post's count (`post`),
+ * an operator's pin (`pin`), a tier above its high watermark (`capacity`), an operator who
+ * recorded a level by hand (`admin`).
+ */
+export const HISTORY_REASONS = Object.freeze({
+  post: 'post',
+  pin: 'pin',
+  capacity: 'capacity',
+  admin: 'admin',
+} as const);
+
+/** One of {@link HISTORY_REASONS}. */
+export type HistoryReason = (typeof HISTORY_REASONS)[keyof typeof HISTORY_REASONS];
+
 /** Reads a content's level changes, newest first. */
 export async function getContentHistory(
   db: Kysely<Database>,

@@ -3,16 +3,36 @@ import type { Kysely } from 'kysely';
 import { DbError } from '../errors.ts';
 import type { Database, LevelRow } from '../schema.ts';
 import { AUDIT_ACTIONS, recordAudit, type AuditContext } from './audit.ts';
+import { ensureTierUsageRows } from './tier-usage.ts';
 
 type Executor = Kysely<Database>;
 
-/** Maps a `level` row to the tiering package's `Level`. */
+/**
+ * Maps a `level` row to the tiering package's `Level`; the capacity fields are present only on
+ * a level with a capacity (as `validateLevels` normalises them).
+ */
 export function toLevel(row: LevelRow): Level {
-  return {
+  const level: Level = {
     name: row.content_level,
     minCount: Number(row.min_counts),
     maxCount: row.max_counts === null ? null : Number(row.max_counts),
     path: row.path,
+  };
+  if (row.capacity_bytes === null || row.capacity_bytes === undefined) return level;
+  return {
+    ...level,
+    capacityBytes: Number(row.capacity_bytes),
+    highWatermark: row.high_watermark === null ? null : Number(row.high_watermark),
+    lowWatermark: row.low_watermark === null ? null : Number(row.low_watermark),
+  };
+}
+
+/** The capacity columns of a validated level (all NULL without a capacity). */
+function capacityColumns(level: Level) {
+  return {
+    capacity_bytes: level.capacityBytes ?? null,
+    high_watermark: level.capacityBytes == null ? null : (level.highWatermark ?? null),
+    low_watermark: level.capacityBytes == null ? null : (level.lowWatermark ?? null),
   };
 }
 
@@ -98,14 +118,17 @@ export async function replaceLevels(
           min_counts: level.minCount,
           max_counts: level.maxCount,
           path: level.path,
+          ...capacityColumns(level),
         })
         .onDuplicateKeyUpdate({
           min_counts: level.minCount,
           max_counts: level.maxCount,
           path: level.path,
+          ...capacityColumns(level),
         })
         .execute();
     }
+    await ensureTierUsageRows(trx, names);
     const stored = await listLevels(trx);
     if (options.audit) {
       await recordAudit(trx, {
