@@ -191,9 +191,9 @@ export const contentResponse = z
 /** Where a content's relocation stands. */
 export const relocationResponse = z
   .object({
-    state: z.enum(['idle', 'queued', 'active', 'waiting', 'failed']).meta({
+    state: z.enum(['idle', 'queued', 'active', 'waiting', 'waiting-for-space', 'failed']).meta({
       description:
-        '`waiting`: the move is delayed by a storage fault (a full, read-only, missing or failing tier disk) and tries again at `hold.retryAt`; it never fails for it',
+        '`waiting`: the move is delayed by a storage fault (a full, read-only, missing or failing tier disk) and tries again at `hold.retryAt`; it never fails for it. `waiting-for-space`: its target tier would go above its high watermark (`hold.code` `TIER_AT_HIGH_WATERMARK`); it tries again at `hold.retryAt` and moves once demotions or other moves free space',
     }),
     jobId: z.string().nullable(),
     target: z.string().nullable(),

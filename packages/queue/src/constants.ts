@@ -17,3 +17,10 @@ export const MAX_SAFE_COUNT = Number.MAX_SAFE_INTEGER;
 export function dedupId(cid: number): string {
   return `cid-${cid}`;
 }
+
+/**
+ * The hold code of a move that waits because its target tier would go above its high watermark
+ * (not a fault: the tier is as full as its operator allows). `GET /v1/contents/:cid` shows such
+ * a move as `waiting-for-space`; every other hold is a storage fault (`waiting`).
+ */
+export const CAPACITY_HOLD_CODE = 'TIER_AT_HIGH_WATERMARK';

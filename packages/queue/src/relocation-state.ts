@@ -1,18 +1,23 @@
 import type { RelocationQueue } from './enqueue.ts';
 import type { ContentCache, MoveHold } from './content-cache.ts';
-import { dedupId } from './constants.ts';
+import { CAPACITY_HOLD_CODE, dedupId } from './constants.ts';
 
 /** Where a cid's relocation stands. */
 export type RelocationStatus =
   | { state: 'idle'; jobId: string | null }
   | { state: 'queued' | 'active'; jobId: string; target: string | null }
-  | { state: 'waiting'; jobId: string; target: string | null; hold: MoveHold }
+  | {
+      state: 'waiting' | 'waiting-for-space';
+      jobId: string;
+      target: string | null;
+      hold: MoveHold;
+    }
   | { state: 'failed'; jobId: string; target: string | null; error: string };
 
 /**
  * Reads a cid's relocation state from BullMQ: the job holding the cid's deduplication key
  * (waiting, delayed or active; a delayed job with a hold on the cid is `waiting` out a storage
- * fault), else the last job that ran for it if it failed, else idle.
+ * fault, or `waiting-for-space` below its target tier's high watermark), else the last job that ran for it if it failed, else idle.
  */
 export async function getRelocationStatus(
   queue: RelocationQueue,
@@ -30,7 +35,8 @@ export async function getRelocationStatus(
       const target = job.data.target ?? null;
       if (state === 'active') return { state: 'active', jobId: pendingId, target };
       if (state === 'delayed' && cached?.hold) {
-        return { state: 'waiting', jobId: pendingId, target, hold: cached.hold };
+        const waiting = cached.hold.code === CAPACITY_HOLD_CODE ? 'waiting-for-space' : 'waiting';
+        return { state: waiting, jobId: pendingId, target, hold: cached.hold };
       }
       if (
         state === 'waiting' ||

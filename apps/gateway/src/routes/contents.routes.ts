@@ -103,7 +103,7 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
           target: relocation.state === 'idle' ? null : relocation.target,
           error: relocation.state === 'failed' ? relocation.error : null,
           hold:
-            relocation.state === 'waiting'
+            relocation.state === 'waiting' || relocation.state === 'waiting-for-space'
               ? {
                   code: relocation.hold.code,
                   message: relocation.hold.message,
