@@ -56,6 +56,8 @@ export interface RelocatorConfig extends SharedSettings {
    * 0 = off. A pin lasts at most this much past its `until`.
    */
   readonly pinExpiryEveryMs: number;
+  /** Milliseconds between two capacity sweeps (demotions from tiers above their high watermark); 0 = off. */
+  readonly capacitySweepEveryMs: number;
 }
 
 const envSchema = baseEnvSchema.extend({
@@ -76,6 +78,7 @@ const envSchema = baseEnvSchema.extend({
   RELOCATOR_TIER_CHECK_MS: wholeNumber({ min: 100, max: HOUR_MS, fallback: 5000 }),
   CACHE_SYNC_EVERY: duration({ minMs: 1000, fallbackMs: 30_000 }),
   PIN_EXPIRY_EVERY: duration({ minMs: 1000, fallbackMs: 30_000 }),
+  CAPACITY_SWEEP_EVERY: duration({ minMs: 1000, fallbackMs: 30_000 }),
 });
 
 /**
@@ -108,5 +111,6 @@ export function loadConfig(env: Env = process.env): RelocatorConfig {
     tierCheckMs: e.RELOCATOR_TIER_CHECK_MS,
     cacheSyncEveryMs: e.CACHE_SYNC_EVERY,
     pinExpiryEveryMs: e.PIN_EXPIRY_EVERY,
+    capacitySweepEveryMs: e.CAPACITY_SWEEP_EVERY,
   });
 }

@@ -32,6 +32,25 @@ export interface RelocatorMetrics {
   readonly stuck: Gauge;
   /** 1 while this relocator backs off because Redis refuses writes (`full` or `readonly`). */
   readonly redisCondition: Gauge<'condition'>;
+  /** Bytes on each tier (MySQL's usage counters, read at scrape; see {@link watchTierUsage}). */
+  readonly tierBytes: Gauge<'level'>;
+  /** Files on each tier (MySQL's usage counters, read at scrape). */
+  readonly tierFiles: Gauge<'level'>;
+  /** Capacity of each tier that has one, in bytes. */
+  readonly tierCapacityBytes: Gauge<'level'>;
+  /** Bytes above which a tier with a capacity takes no more moves (its high watermark). */
+  readonly tierHighWatermarkBytes: Gauge<'level'>;
+  /** Demotions the capacity sweep queued, by the tier they leave. */
+  readonly capacityDemotions: Counter<'level'>;
+}
+
+/** One tier's usage and limits as the metrics show them. */
+export interface TierUsageSample {
+  level: string;
+  files: number;
+  bytes: number;
+  capacityBytes: number | null;
+  highBytes: number | null;
 }
 
 /** Creates the metrics with Node process metrics (`collectDefaultMetrics`) in a new registry. */
@@ -98,11 +117,95 @@ export function createRelocatorMetrics(): RelocatorMetrics {
     }),
     waits: new Counter({
       name: 'relocator_waiting_moves_total',
-      help: 'Moves put to wait (delayed with backoff, never failed) by a storage fault, by code and tier',
+      help: 'Moves put to wait (delayed with backoff, never failed) by a storage fault or by a target tier at its high watermark (code TIER_AT_HIGH_WATERMARK), by code and tier',
       labelNames: ['code', 'level'] as const,
       registers: [registry],
     }),
+    tierBytes: new Gauge({
+      name: 'relocator_tier_bytes',
+      help: 'Bytes of the files on each tier (MySQL usage counters, kept on every commit)',
+      labelNames: ['level'] as const,
+      registers: [registry],
+    }),
+    tierFiles: new Gauge({
+      name: 'relocator_tier_files',
+      help: 'Files on each tier (MySQL usage counters, kept on every commit)',
+      labelNames: ['level'] as const,
+      registers: [registry],
+    }),
+    tierCapacityBytes: new Gauge({
+      name: 'relocator_tier_capacity_bytes',
+      help: 'Capacity of each tier that has one, in bytes',
+      labelNames: ['level'] as const,
+      registers: [registry],
+    }),
+    tierHighWatermarkBytes: new Gauge({
+      name: 'relocator_tier_high_watermark_bytes',
+      help: 'Bytes above which a tier takes no more moves and its coldest contents are demoted',
+      labelNames: ['level'] as const,
+      registers: [registry],
+    }),
+    capacityDemotions: new Counter({
+      name: 'relocator_capacity_demotions_total',
+      help: 'Demotions queued because a tier was above its high watermark, by the tier they leave',
+      labelNames: ['level'] as const,
+      registers: [registry],
+    }),
   };
+}
+
+/**
+ * Fills the tier usage gauges from `read` each time the registry is scraped (the counters live
+ * in MySQL; a failed read keeps the last values and is logged by the caller's `onError`).
+ */
+export function watchTierUsage(
+  metrics: RelocatorMetrics,
+  read: () => Promise<TierUsageSample[]>,
+  onError: (error: unknown) => void,
+): void {
+  const refresh = async (): Promise<void> => {
+    let samples: TierUsageSample[];
+    try {
+      samples = await read();
+    } catch (error) {
+      onError(error);
+      return;
+    }
+    for (const gauge of [
+      metrics.tierBytes,
+      metrics.tierFiles,
+      metrics.tierCapacityBytes,
+      metrics.tierHighWatermarkBytes,
+    ]) {
+      gauge.reset();
+    }
+    for (const sample of samples) {
+      metrics.tierBytes.set({ level: sample.level }, sample.bytes);
+      metrics.tierFiles.set({ level: sample.level }, sample.files);
+      if (sample.capacityBytes !== null) {
+        metrics.tierCapacityBytes.set({ level: sample.level }, sample.capacityBytes);
+      }
+      if (sample.highBytes !== null) {
+        metrics.tierHighWatermarkBytes.set({ level: sample.level }, sample.highBytes);
+      }
+    }
+  };
+  // prom-client awaits a metric's `collect` before rendering it: one read serves every gauge.
+  let pending: Promise<void> | null = null;
+  const collect = async (): Promise<void> => {
+    pending ??= refresh().finally(() => {
+      pending = null;
+    });
+    await pending;
+  };
+  for (const gauge of [
+    metrics.tierBytes,
+    metrics.tierFiles,
+    metrics.tierCapacityBytes,
+    metrics.tierHighWatermarkBytes,
+  ]) {
+    (gauge as unknown as { collect: () => Promise<void> }).collect = collect;
+  }
 }
 
 /** A running metrics server. */

@@ -13,6 +13,7 @@ import type { ChooseTierOptions } from '@relocation/tiering';
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { sweepCapacity } from './capacity-sweep.ts';
 import type { RelocatorMetrics } from './metrics.ts';
 import { DRIFT_KINDS, fixDrift, reconcile } from './reconcile.ts';
 
@@ -27,6 +28,9 @@ export const CACHE_SYNC_SCHEDULER_ID = 'cache-sync';
 
 /** Id of the job scheduler that releases expired pins every `PIN_EXPIRY_EVERY`. */
 export const PIN_EXPIRY_SCHEDULER_ID = 'pin-expiry';
+
+/** Id of the job scheduler that demotes from tiers above their high watermark every `CAPACITY_SWEEP_EVERY`. */
+export const CAPACITY_SWEEP_SCHEDULER_ID = 'capacity-sweep';
 
 /** What {@link startReconcileScheduler} needs. */
 export interface ReconcileSchedulerDeps {
@@ -48,7 +52,10 @@ export interface ReconcileScheduler {
 }
 
 /** What a maintenance job does. */
-type MaintenanceJob = { kind?: 'reconcile' | 'cache-sync' | 'pin-expiry'; fix: boolean };
+type MaintenanceJob = {
+  kind?: 'reconcile' | 'cache-sync' | 'pin-expiry' | 'capacity-sweep';
+  fix: boolean;
+};
 
 /**
  * Runs the relocators' maintenance with BullMQ job schedulers on {@link MAINTENANCE_QUEUE}: every
@@ -61,11 +68,19 @@ type MaintenanceJob = { kind?: 'reconcile' | 'cache-sync' | 'pin-expiry'; fix: b
  *   `relocator_cache_drift_total` and `relocator_stuck_contents`;
  * - the pin expiry every `PIN_EXPIRY_EVERY` (30 s by default; `expirePins`): releases the pins
  *   whose `until` has passed (audit `content.pin-expired`, actor `system`) and queues the moves
- *   their counts call for.
+ *   their counts call for;
+ * - the capacity sweep every `CAPACITY_SWEEP_EVERY` (30 s by default; `sweepCapacity`): demotes
+ *   the coldest contents of each tier above its high watermark down to its low watermark.
  */
 export async function startReconcileScheduler(
   deps: ReconcileSchedulerDeps,
-  options: { everyMs: number; fix: boolean; cacheSyncEveryMs: number; pinExpiryEveryMs?: number },
+  options: {
+    everyMs: number;
+    fix: boolean;
+    cacheSyncEveryMs: number;
+    pinExpiryEveryMs?: number;
+    capacitySweepEveryMs?: number;
+  },
 ): Promise<ReconcileScheduler> {
   const maintenance = new Queue<MaintenanceJob>(MAINTENANCE_QUEUE, {
     connection: deps.redis,
@@ -101,7 +116,22 @@ export async function startReconcileScheduler(
   } else {
     await maintenance.removeJobScheduler(PIN_EXPIRY_SCHEDULER_ID);
   }
-  if (options.everyMs <= 0 && options.cacheSyncEveryMs <= 0 && pinExpiryEveryMs <= 0) {
+  const capacitySweepEveryMs = options.capacitySweepEveryMs ?? 0;
+  if (capacitySweepEveryMs > 0) {
+    await maintenance.upsertJobScheduler(
+      CAPACITY_SWEEP_SCHEDULER_ID,
+      { every: capacitySweepEveryMs },
+      { name: 'capacity-sweep', data: { kind: 'capacity-sweep', fix: true }, opts: keep },
+    );
+  } else {
+    await maintenance.removeJobScheduler(CAPACITY_SWEEP_SCHEDULER_ID);
+  }
+  if (
+    options.everyMs <= 0 &&
+    options.cacheSyncEveryMs <= 0 &&
+    pinExpiryEveryMs <= 0 &&
+    capacitySweepEveryMs <= 0
+  ) {
     await maintenance.close();
     return { close: () => Promise.resolve() };
   }
@@ -116,6 +146,16 @@ export async function startReconcileScheduler(
   const worker = new Worker<MaintenanceJob>(
     MAINTENANCE_QUEUE,
     async (job) => {
+      if (job.data.kind === 'capacity-sweep') {
+        const report = await sweepCapacity({
+          db: deps.db,
+          cache: deps.cache,
+          queue: relocations,
+          logger: deps.logger,
+          metrics: deps.metrics,
+        });
+        return { levels: report };
+      }
       if (job.data.kind === 'pin-expiry') {
         const expired = await expirePins({
           db: deps.db,

@@ -5,11 +5,17 @@ import {
   commitRelocation,
   getContent,
   getContentPin,
+  HISTORY_REASONS,
   listLevels,
+  readTierUsage,
+  releaseTierSpace,
+  reserveTierSpace,
   type Content,
   type Database,
+  type HistoryReason,
 } from '@relocation/db';
 import {
+  CAPACITY_HOLD_CODE,
   relocationJobDataSchema,
   type ContentCache,
   type MoveHold,
@@ -19,7 +25,13 @@ import {
   type RelocationJobData,
   type RelocationResult,
 } from '@relocation/queue';
-import { chooseTier, validateLevels, type Level } from '@relocation/tiering';
+import {
+  chooseTier,
+  tierCapacity,
+  validateLevels,
+  type Level,
+  type TierCapacity,
+} from '@relocation/tiering';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { moveFile, type MoveFileOptions, type MoveFileResult } from './move-file.ts';
@@ -96,6 +108,17 @@ export interface RelocateProcessorDeps {
   now?: () => number;
 }
 
+/** A move a job is about to make. */
+interface PlannedMove {
+  cid: number;
+  from: string;
+  to: string;
+  filename: string;
+  viewCount: number;
+  /** What triggered it (its history row's reason); a post's count when absent. */
+  reason?: HistoryReason | undefined;
+}
+
 /** A move this job made or completed, before it becomes the job's result. */
 interface MoveSummary {
   from: string;
@@ -108,14 +131,15 @@ interface MoveSummary {
 }
 
 /**
- * A move that met a storage fault (a full, read-only, missing or failing tier disk): the job
- * waits and tries again, it never fails for it. Files are as the fault left them, which is always
- * a state the next attempt completes (the temporary copy is removed, the source kept).
+ * A move that met a storage fault (a full, read-only, missing or failing tier disk) or whose
+ * target tier is at its high watermark ({@link CAPACITY_HOLD_CODE}): the job waits and tries
+ * again, it never fails for it. Files are as the fault left them, which is always a state the
+ * next attempt completes (the temporary copy is removed, the source kept).
  */
 class StorageWait extends Error {
   constructor(
     readonly level: Level | null,
-    readonly fault: StorageFault,
+    readonly fault: Pick<StorageFault, 'message'> & { code: string },
     options?: { cause?: unknown },
   ) {
     super(fault.message, options);
@@ -299,6 +323,17 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
 
     // The pin is read from MySQL (the truth), not the cache: it overrides the count.
     const pin = await getContentPin(deps.db, cid);
+    if (job.data.reason === 'capacity') {
+      return demoteForCapacity(
+        job,
+        content,
+        levels,
+        viewCount,
+        pin?.level ?? null,
+        resumed,
+        signal,
+      );
+    }
     const decision = chooseTier({
       count: viewCount,
       levels,
@@ -337,7 +372,14 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
           throw new RelocationError('LEVEL_NOT_FOUND', `content ${cid} has no level`);
         }
         const move = await performMove(
-          { cid, from: decision.from, to: decision.to, filename: content.filename, viewCount },
+          {
+            cid,
+            from: decision.from,
+            to: decision.to,
+            filename: content.filename,
+            viewCount,
+            reason: pin !== null && pin.level === decision.to ? HISTORY_REASONS.pin : undefined,
+          },
           levels,
           job,
           signal,
@@ -345,6 +387,63 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
         return summaryResult(move);
       }
     }
+  }
+
+  /**
+   * A `capacity` job: moves the content one tier down if it is still on the tier the sweep saw
+   * above its high watermark, that tier is still above its low watermark, and the content is not
+   * pinned; otherwise nothing (the sweep looks again). The history row says `capacity`.
+   */
+  async function demoteForCapacity(
+    job: RelocateJob,
+    content: Content,
+    levels: readonly Level[],
+    viewCount: number,
+    pin: string | null,
+    resumed: MoveSummary | null,
+    signal: AbortSignal | undefined,
+  ): Promise<RelocationResult> {
+    const index = levels.findIndex((l) => l.name === content.content_level);
+    const from = levels[index];
+    const below = index > 0 ? levels[index - 1] : undefined;
+    const capacity = from ? tierCapacity(from) : null;
+    let skip: string | null = null;
+    if (pin !== null) skip = `pinned to ${pin}: a pinned content is never demoted for capacity`;
+    else if (content.content_level !== job.data.from) {
+      skip = `it is on ${content.content_level} now, not on ${job.data.from ?? 'the tier the sweep saw'}`;
+    } else if (!from || !capacity) skip = `${content.content_level} has no capacity any more`;
+    else if (!below) skip = `${from.name} is the lowest tier`;
+    else {
+      const used = (await readTierUsage(deps.db)).get(from.name)?.bytes ?? 0;
+      if (used <= capacity.lowBytes) skip = `${from.name} is at or below its low watermark now`;
+    }
+    if (skip !== null || !from || !below) {
+      await deps.cache.setContent(content.cid, {
+        level: content.content_level,
+        filename: content.filename,
+      });
+      if (resumed) return summaryResult(resumed);
+      return {
+        outcome: 'noop',
+        level: content.content_level,
+        count: viewCount,
+        reason: skip ?? 'nothing to demote',
+      };
+    }
+    const move = await performMove(
+      {
+        cid: content.cid,
+        from: from.name,
+        to: below.name,
+        filename: content.filename,
+        viewCount,
+        reason: HISTORY_REASONS.capacity,
+      },
+      levels,
+      job,
+      signal,
+    );
+    return summaryResult(move);
   }
 
   async function loadContent(cid: number): Promise<Content> {
@@ -491,24 +590,74 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     };
   }
 
+  /**
+   * Reserves the file's bytes in a tier with a capacity, or puts the job to wait
+   * ({@link CAPACITY_HOLD_CODE}) when they would take the tier above its high watermark. A file
+   * whose size cannot be read is let through: the move itself reports the missing file.
+   */
+  async function admit(
+    cid: number,
+    source: string,
+    to: Level,
+    capacity: TierCapacity,
+  ): Promise<void> {
+    const size = await lstat(source).then(
+      (st) => (st.isFile() ? st.size : null),
+      () => null,
+    );
+    if (size === null) return;
+    const answer = await reserveTierSpace(deps.db, {
+      cid,
+      level: to.name,
+      bytes: size,
+      limitBytes: capacity.highBytes,
+    });
+    if (answer.reserved) return;
+    const never =
+      size > capacity.highBytes
+        ? ` The file alone is larger than the high watermark: raise ${to.name}'s capacity or watermark (PUT /v1/levels).`
+        : '';
+    throw new StorageWait(to, {
+      code: CAPACITY_HOLD_CODE,
+      message:
+        `${to.name} holds ${answer.usedBytes} bytes (and ${answer.reservedBytes} reserved by moves under way) ` +
+        `of the ${capacity.highBytes} its high watermark allows (${capacity.highWatermark}% of ` +
+        `${capacity.capacityBytes}); this ${size}-byte file waits until demotions or other moves free space.${never}`,
+    });
+  }
+
   async function performMove(
-    move: { cid: number; from: string; to: string; filename: string; viewCount: number },
+    move: PlannedMove,
     levels: readonly Level[],
     job: RelocateJob,
     signal: AbortSignal | undefined,
     resumed?: PendingMove,
   ): Promise<MoveSummary> {
     const { cid, from, to, filename, viewCount } = move;
+    const reason = move.reason ?? (resumed?.reason as HistoryReason | undefined);
     const jobId = job.id ?? '';
     const fromLevel = findLevel(levels, from);
     const toLevel = findLevel(levels, to);
     // Both paths are checked before anything is written, so an unsafe name touches nothing; both
     // tiers are proven to be their disks, so a missing disk is waited out, never written around.
-    resolveInTier(fromLevel.path, filename);
+    const source = resolveInTier(fromLevel.path, filename);
     resolveInTier(toLevel.path, filename);
     await ensureTiers(fromLevel, toLevel);
+    // A tier with a capacity admits the file only below its high watermark; a resumed move
+    // reserved its space before the crash and may already have its copy there.
+    const capacity = tierCapacity(toLevel);
+    if (capacity && !resumed) await admit(cid, source, toLevel, capacity);
 
-    if (!resumed) await deps.journal.begin(cid, { from, to, filename, jobId, startedAt: now() });
+    if (!resumed) {
+      await deps.journal.begin(cid, {
+        from,
+        to,
+        filename,
+        jobId,
+        startedAt: now(),
+        ...(reason === undefined || reason === HISTORY_REASONS.post ? {} : { reason }),
+      });
+    }
     let file: MoveFileResult;
     try {
       file = await moveFile(moveOptions(fromLevel, toLevel, filename, job, signal));
@@ -518,6 +667,7 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
       // (a storage fault too: the job waits, then finishes it).
       if (error instanceof RelocationError && VOIDING_CODES.includes(error.code)) {
         await deps.journal.end(cid);
+        if (capacity) await releaseTierSpace(deps.db, cid).catch(() => undefined);
         if (error.code === 'FILE_MISSING') throw await withWhereabouts(error, levels, filename);
       }
       throw asStorageWait(error, fromLevel, toLevel);
@@ -543,6 +693,8 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
       jobId,
       bytes: figures.bytes,
       durationMs: figures.durationMs,
+      reason: reason ?? HISTORY_REASONS.post,
+      releaseReservation: capacity !== null,
     });
     switch (commit.kind) {
       case 'committed':

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'bullmq';
-import { createDb, listLevels, type Database } from '@relocation/db';
+import { createDb, listLevels, readTierUsage, type Database } from '@relocation/db';
 import {
   ContentCache,
   bindToDatabase,
@@ -15,7 +15,7 @@ import {
   type RelocationJobData,
   type RelocationResult,
 } from '@relocation/queue';
-import { validateLevels } from '@relocation/tiering';
+import { tierCapacity, validateLevels } from '@relocation/tiering';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { RelocatorConfig } from './config.ts';
@@ -23,6 +23,7 @@ import { createLogger } from './logger.ts';
 import {
   createRelocatorMetrics,
   startMetricsServer,
+  watchTierUsage,
   type MetricsServer,
   type RelocatorMetrics,
 } from './metrics.ts';
@@ -83,6 +84,24 @@ export async function startRelocator(
     connection.on('error', (error: Error) => logger.warn({ err: error }, 'Redis connection error'));
   }
   const metrics = createRelocatorMetrics();
+  watchTierUsage(
+    metrics,
+    async () => {
+      const [levels, usage] = await Promise.all([listLevels(db), readTierUsage(db)]);
+      return levels.map((level) => {
+        const capacity = tierCapacity(level);
+        const used = usage.get(level.name) ?? { files: 0, bytes: 0 };
+        return {
+          level: level.name,
+          files: used.files,
+          bytes: used.bytes,
+          capacityBytes: capacity?.capacityBytes ?? null,
+          highBytes: capacity?.highBytes ?? null,
+        };
+      });
+    },
+    (error) => logger.debug({ err: error }, 'tier usage metrics not refreshed'),
+  );
   const binding = bindToDatabase({
     redis,
     prefix: config.queuePrefix,
@@ -229,6 +248,7 @@ export async function startRelocator(
         fix: config.reconcileFix,
         cacheSyncEveryMs: config.cacheSyncEveryMs,
         pinExpiryEveryMs: config.pinExpiryEveryMs,
+        capacitySweepEveryMs: config.capacitySweepEveryMs,
       },
     );
     if (config.metricsPort > 0) {

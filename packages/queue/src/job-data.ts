@@ -22,6 +22,12 @@ export const relocationJobDataSchema = z.object({
    * existed have none and belong to the database that finds them.
    */
   deployment: z.string().min(1).max(64).optional(),
+  /**
+   * Why the job was queued: `capacity` for a demotion the capacity sweep asked for (the
+   * content's tier is above its high watermark: it goes to `target`, one tier down, whatever its
+   * count says); absent for a post's job (the latest count or the pin decides).
+   */
+  reason: z.literal('capacity').optional(),
 });
 
 /** A relocation job's payload. */

@@ -33,6 +33,8 @@ export interface PendingMove {
   startedAt: number;
   /** Set once the file is at the destination: its size and how long the move took. */
   moved?: { bytes: number; durationMs: number };
+  /** What triggered the move, when not a post's count (`pin`, `capacity`): its history reason. */
+  reason?: string;
 }
 
 /**
@@ -215,6 +217,7 @@ function pendingMoveFields(move: PendingMove): string[] {
     move.jobId,
     'startedAt',
     String(move.startedAt),
+    ...(move.reason === undefined ? [] : ['reason', move.reason]),
   ];
 }
 
@@ -236,6 +239,7 @@ export function parsePendingMove(h: Record<string, string>): PendingMove | null 
     jobId: h.jobId ?? '',
     startedAt: Number(h.startedAt ?? 0),
   };
+  if (h.reason !== undefined) move.reason = h.reason;
   if (h.movedBytes !== undefined) {
     move.moved = { bytes: Number(h.movedBytes), durationMs: Number(h.movedDurationMs ?? 0) };
   }
