@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../schema.ts';
+import type { Database, TierUsageTable } from '../schema.ts';
 
 /**
  * Rows per level in `tier_usage`: a content's files and bytes are counted in shard
@@ -114,8 +114,14 @@ export interface TierUsageCorrection {
  * migration that creates the table: the counters drift only when `contents` is written outside
  * the service (manual SQL, a restore). The rows of `contents` are read with a shared lock, so a
  * commit in flight is either counted or waits until the recount is written (no lost update).
+ * With `dryRun` it writes and locks nothing: it compares one consistent snapshot of `contents`
+ * and the counters (commits write both in one transaction) and returns what it would change.
  */
-export async function recountTierUsage(db: Kysely<Database>): Promise<TierUsageCorrection[]> {
+export async function recountTierUsage(
+  db: Kysely<Database>,
+  options: RecountTierUsageOptions = {},
+): Promise<TierUsageCorrection[]> {
+  const dryRun = options.dryRun ?? false;
   return db.transaction().execute(async (trx) => {
     const { rows: actual } = await sql<{
       level: string;
@@ -125,17 +131,14 @@ export async function recountTierUsage(db: Kysely<Database>): Promise<TierUsageC
     }>`select content_level as level, cid % ${TIER_USAGE_SHARDS} as shard, count(*) as files,
          coalesce(sum(size_bytes), 0) as bytes
        from contents group by content_level, cid % ${TIER_USAGE_SHARDS}
-       lock in share mode`.execute(trx);
+       ${dryRun ? sql`` : sql`lock in share mode`}`.execute(trx);
     const levels = await trx.selectFrom('level').select('content_level').execute();
     const names = new Set([...levels.map((l) => l.content_level), ...actual.map((r) => r.level)]);
-    await ensureTierUsageRows(trx, [...names]);
-    const stored = await trx
-      .selectFrom('tier_usage')
-      .selectAll()
-      .orderBy('level')
-      .orderBy('shard')
-      .forUpdate()
-      .execute();
+    if (!dryRun) await ensureTierUsageRows(trx, [...names]);
+    const query = trx.selectFrom('tier_usage').selectAll().orderBy('level').orderBy('shard');
+    const stored = dryRun
+      ? withMissingShards(await query.execute(), names)
+      : await query.forUpdate().execute();
     const want = new Map<string, TierUsage>();
     for (const r of actual) {
       want.set(`${r.level}\u0000${Number(r.shard)}`, {
@@ -149,7 +152,7 @@ export async function recountTierUsage(db: Kysely<Database>): Promise<TierUsageC
       const target = want.get(`${row.level}\u0000${row.shard}`) ?? { files: 0, bytes: 0 };
       add(before, row.level, { files: Number(row.files), bytes: Number(row.bytes) });
       add(after, row.level, target);
-      if (Number(row.files) !== target.files || Number(row.bytes) !== target.bytes) {
+      if (!dryRun && (Number(row.files) !== target.files || Number(row.bytes) !== target.bytes)) {
         await trx
           .updateTable('tier_usage')
           .set({ files: target.files, bytes: target.bytes })
@@ -167,6 +170,27 @@ export async function recountTierUsage(db: Kysely<Database>): Promise<TierUsageC
     }
     return corrections;
   });
+}
+
+/** Options of {@link recountTierUsage}. */
+export interface RecountTierUsageOptions {
+  /** Report the corrections without writing them (reconcile's report); default false. */
+  dryRun?: boolean;
+}
+
+/**
+ * The stored rows plus a zero row for each shard of `levels` that has none yet: what the
+ * counters are once {@link ensureTierUsageRows} has run, without writing (a dry run).
+ */
+function withMissingShards(
+  stored: readonly TierUsageTable[],
+  levels: ReadonlySet<string>,
+): TierUsageTable[] {
+  const seen = new Set(stored.map((r) => `${r.level}\u0000${Number(r.shard)}`));
+  const missing = [...levels].flatMap((level) =>
+    Array.from({ length: TIER_USAGE_SHARDS }, (_, shard) => ({ level, shard, files: 0, bytes: 0 })),
+  );
+  return [...stored, ...missing.filter((r) => !seen.has(`${r.level}\u0000${r.shard}`))];
 }
 
 function add(map: Map<string, TierUsage>, level: string, usage: TierUsage): void {
