@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { TIER_MARKER_FILE } from '@relocation/contract';
-import { getContent, getContentHistory } from '@relocation/db';
+import { getContent, getContentHistory, readTierUsage, recountTierUsage } from '@relocation/db';
 import {
   MAINTENANCE_QUEUE,
   fixDrift,
@@ -44,6 +44,7 @@ describe('reconcile', () => {
     relocator = null;
     await h.t.db.deleteFrom('update_history').execute();
     await h.t.db.deleteFrom('contents').execute();
+    await h.t.db.deleteFrom('tier_usage').execute();
     for (const level of h.levels) {
       for (const name of await list(level.path)) {
         await import('node:fs/promises').then((fs) =>
@@ -52,6 +53,27 @@ describe('reconcile', () => {
       }
     }
   });
+
+  /**
+   * Gives each content the size of its file on its tier and recounts the usage counters: the
+   * state the service's own writes leave (the tests insert contents with SQL).
+   */
+  async function settleUsage(): Promise<void> {
+    const rows = await h.t.db
+      .selectFrom('contents')
+      .select(['cid', 'content_level', 'filename'])
+      .execute();
+    for (const row of rows) {
+      const st = await stat(path.join(h.dir(row.content_level), row.filename)).catch(() => null);
+      if (!st) continue;
+      await h.t.db
+        .updateTable('contents')
+        .set({ size_bytes: st.size })
+        .where('cid', '=', row.cid)
+        .execute();
+    }
+    await recountTierUsage(h.t.db);
+  }
 
   /** One content per drift kind plus a healthy one; returns the sha256 of each file written. */
   async function makeDrift(): Promise<Record<string, string>> {
@@ -79,6 +101,7 @@ describe('reconcile', () => {
     const old = new Date(Date.now() - 2 * 3_600_000);
     await utimes(temp, old, old);
     await writeFile(path.join(h.dir('silver'), `${tempPrefix('fresh.mp4')}j2-abcd`), 'running');
+    await settleUsage();
     return sums;
   }
 
@@ -95,6 +118,7 @@ describe('reconcile', () => {
       tier: 0,
       cache: 0,
       stuck: 0,
+      usage: 0,
     });
     const byCid = new Map(report.drift.filter((d) => d.cid !== null).map((d) => [d.cid, d]));
     expect(byCid.get(1)).toBeUndefined();
@@ -166,6 +190,14 @@ describe('reconcile', () => {
     expect((await list(h.dir('silver'))).filter((n) => n.includes('.relocating-'))).toHaveLength(1);
 
     const after = await reconcile({ db: h.t.db, queue: h.queue, journal: h.journal });
+    // The misplaced file had no recorded size (it was not on its tier); the repair move put it
+    // there without committing anything, so reconcile now asks for its size.
+    expect(after.drift.filter((d) => d.kind === 'usage')).toEqual([
+      expect.objectContaining({
+        cid: 2,
+        detail: 'size_bytes is NULL (unknown); the file has 8192 bytes',
+      }),
+    ]);
     expect(after.counts).toEqual({
       misplaced: 0,
       duplicate: 1,
@@ -175,6 +207,7 @@ describe('reconcile', () => {
       tier: 0,
       cache: 0,
       stuck: 0,
+      usage: 1,
     });
   });
 
@@ -184,6 +217,7 @@ describe('reconcile', () => {
       { cid: 2, level: 'gold', filename: 'on-gold.mp4' },
     ]);
     await writeFile(path.join(h.dir('bronze'), 'ok.mp4'), 'x');
+    await settleUsage();
     const marker = path.join(h.dir('gold'), TIER_MARKER_FILE);
     const saved = await readFile(marker);
     await rm(marker);
@@ -211,6 +245,7 @@ describe('reconcile', () => {
   it('reports cache entries that disagree with MySQL as cache drift, and fixes them from MySQL', async () => {
     await insertContents(h.t.db, [{ cid: 1, level: 'bronze', filename: 'ok.mp4' }]);
     await writeFile(path.join(h.dir('bronze'), 'ok.mp4'), 'x');
+    await settleUsage();
     // The cache says silver: MySQL was changed behind the service's back (or restored).
     await h.cache.fill(1, { level: 'silver', filename: 'ok.mp4' });
     const report = await reconcile({
@@ -237,6 +272,122 @@ describe('reconcile', () => {
     expect((await h.cache.get(1))?.level).toBe('bronze');
   });
 
+  it('records the size of a file found on its tier when MySQL does not know it or says another', async () => {
+    await insertContents(h.t.db, [
+      { cid: 1, level: 'bronze', filename: 'unknown.mp4' },
+      { cid: 2, level: 'gold', filename: 'wrong.mp4', viewCount: 2500 },
+    ]);
+    await writeSeededFile(path.join(h.dir('bronze'), 'unknown.mp4'), 4096, 'u');
+    await writeSeededFile(path.join(h.dir('gold'), 'wrong.mp4'), 2048, 'w');
+    await h.t.db.updateTable('contents').set({ size_bytes: 100 }).where('cid', '=', 2).execute();
+    // The counters agree with `contents` (a registration before the file was seen, say): only
+    // the sizes on disk disagree.
+    await recountTierUsage(h.t.db);
+    const report = await reconcile({ db: h.t.db, queue: h.queue, journal: h.journal });
+    expect(report.counts).toMatchObject({ usage: 2, missing: 0, orphan: 0 });
+    expect(report.drift).toEqual([
+      expect.objectContaining({
+        kind: 'usage',
+        cid: 1,
+        found: [path.join(h.dir('bronze'), 'unknown.mp4')],
+        detail: 'size_bytes is NULL (unknown); the file has 4096 bytes',
+      }),
+      expect.objectContaining({
+        kind: 'usage',
+        cid: 2,
+        detail: 'size_bytes is 100; the file has 2048 bytes',
+      }),
+    ]);
+
+    const actions = await fixDrift(
+      { db: h.t.db, queue: h.queue, cache: h.cache, journal: h.journal },
+      report,
+    );
+    expect(actions.map((a) => [a.drift.cid, a.action, a.reason])).toEqual([
+      [1, 'corrected', 'size recorded: 4096 bytes on bronze'],
+      [2, 'corrected', 'size recorded: 2048 bytes on gold'],
+    ]);
+    expect((await getContent(h.t.db, 1))?.size_bytes).toBe(4096);
+    expect((await getContent(h.t.db, 2))?.size_bytes).toBe(2048);
+    const usage = await readTierUsage(h.t.db);
+    expect(usage.get('bronze')).toEqual({ files: 1, bytes: 4096 });
+    expect(usage.get('gold')).toEqual({ files: 1, bytes: 2048 });
+    expect((await reconcile({ db: h.t.db, queue: h.queue, journal: h.journal })).drift).toEqual([]);
+  });
+
+  it('reports usage counters a manual UPDATE left wrong, and --fix recounts them', async () => {
+    await insertContents(h.t.db, [
+      { cid: 1, level: 'bronze', filename: 'a.mp4', viewCount: 10 },
+      { cid: 2, level: 'bronze', filename: 'b.mp4', viewCount: 10 },
+    ]);
+    await writeSeededFile(path.join(h.dir('bronze'), 'a.mp4'), 4096, 'a');
+    await writeSeededFile(path.join(h.dir('bronze'), 'b.mp4'), 1024, 'b');
+    await settleUsage();
+    expect((await reconcile({ db: h.t.db, queue: h.queue, journal: h.journal })).drift).toEqual([]);
+
+    // An operator moves a file by hand and tells MySQL with SQL: the counters are not told.
+    await rename(path.join(h.dir('bronze'), 'a.mp4'), path.join(h.dir('gold'), 'a.mp4'));
+    await h.t.db
+      .updateTable('contents')
+      .set({ content_level: 'gold', view_count: 2500 })
+      .where('cid', '=', 1)
+      .execute();
+    const report = await reconcile({ db: h.t.db, queue: h.queue, journal: h.journal });
+    expect(report.counts).toMatchObject({ usage: 2, misplaced: 0, missing: 0, orphan: 0 });
+    expect(report.drift).toEqual([
+      expect.objectContaining({
+        kind: 'usage',
+        cid: null,
+        filename: 'bronze',
+        expected: h.dir('bronze'),
+        detail:
+          'the usage counters say 2 files, 5120 bytes; a recount of contents says 1 file, 1024 bytes',
+      }),
+      expect.objectContaining({
+        kind: 'usage',
+        cid: null,
+        filename: 'gold',
+        detail:
+          'the usage counters say 0 files, 0 bytes; a recount of contents says 1 file, 4096 bytes',
+      }),
+    ]);
+
+    const env = { ...process.env, ...h.env() };
+    const cli = (args: string[]) =>
+      run('node', ['--import', 'tsx', 'apps/relocator/src/reconcile.main.ts', ...args], {
+        cwd: REPO_ROOT,
+        env,
+      });
+    const json = JSON.parse((await cli(['--json'])).stdout) as {
+      counts: Record<string, number>;
+      drift: { kind: string; filename: string }[];
+    };
+    expect(json.counts.usage).toBe(2);
+    expect(json.drift.filter((d) => d.kind === 'usage').map((d) => d.filename)).toEqual([
+      'bronze',
+      'gold',
+    ]);
+    const fixed = (await cli(['--fix'])).stdout;
+    expect(fixed).toContain(
+      `  usage     bronze, expected at ${h.dir('bronze')}: the usage counters say 2 files, 5120 bytes`,
+    );
+    expect(fixed).toContain(
+      '  fix: corrected usage bronze: counters set to 1 file, 1024 bytes (were 2 files, 5120 bytes)',
+    );
+    expect(fixed).toContain(
+      '  fix: corrected usage gold: counters set to 1 file, 4096 bytes (were 0 files, 0 bytes)',
+    );
+    expect(fixed).toMatch(/drift: .*, usage 2$/m);
+
+    const usage = await readTierUsage(h.t.db);
+    expect(usage.get('bronze')).toEqual({ files: 1, bytes: 1024 });
+    expect(usage.get('gold')).toEqual({ files: 1, bytes: 4096 });
+    const after = await reconcile({ db: h.t.db, queue: h.queue, journal: h.journal });
+    expect(after.counts.usage).toBe(0);
+    expect(after.drift).toEqual([]);
+    expect((await cli([])).stdout).toContain('no drift');
+  });
+
   it('runs periodically through a BullMQ job scheduler when RECONCILE_EVERY is set', async () => {
     await makeDrift();
     relocator = await startRelocator(
@@ -258,6 +409,9 @@ describe('reconcile', () => {
           ),
         10_000,
         'a scheduled reconcile run',
+      );
+      expect(await handle.metrics.registry.getSingleMetricAsString('relocator_drift')).toContain(
+        'relocator_drift{kind="usage"} 0',
       );
       await relocator.close();
       relocator = await startRelocator(loadConfig({ ...h.env() }), { logger: SILENT, db: h.t.db });

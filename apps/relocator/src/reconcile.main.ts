@@ -5,8 +5,9 @@ import { loadConfig } from './config.ts';
 import { DRIFT_KINDS, fixDrift, reconcile, type FixAction } from './reconcile.ts';
 
 // `npm run reconcile [-- --fix] [--json] [--check] [--temp-min-age 1h]`: compares MySQL with the
-// tier directories and prints the drift; --fix queues the moves that bring files to where MySQL
-// says (see fixDrift). Exit 0 when done (with --check: 1 when drift was found), 2 on errors.
+// tier directories (and the usage counters with a recount) and prints the drift; --fix queues the
+// moves that bring files to where MySQL says, records file sizes and recounts tier usage (see
+// fixDrift). Exit 0 when done (with --check: 1 when drift was found), 2 on errors.
 
 const USAGE =
   'usage: npm run reconcile [-- --fix] [--json] [--check] [--temp-min-age <duration, e.g. 1h>]';
@@ -71,11 +72,11 @@ try {
     }
     for (const a of actions) {
       const who = a.drift.cid === null ? a.drift.filename : `cid ${a.drift.cid}`;
-      out.push(`  fix: ${a.action.padEnd(7)} ${a.drift.kind} ${who}: ${a.reason}`);
+      out.push(`  fix: ${a.action.padEnd(9)} ${a.drift.kind} ${who}: ${a.reason}`);
     }
     const summary = DRIFT_KINDS.map((k) => `${k} ${report.counts[k]}`).join(', ');
     out.push(report.drift.length === 0 ? 'no drift' : `drift: ${summary}`);
-    if (!args.fix && report.drift.length > 0) out.push('run with --fix to queue the repairs');
+    if (!args.fix && report.drift.length > 0) out.push('run with --fix to make the repairs');
     process.stdout.write(`${out.join('\n')}\n`);
   }
   if (args.check && report.drift.length > 0) exitCode = 1;

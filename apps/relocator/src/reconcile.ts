@@ -5,7 +5,10 @@ import {
   getDeploymentId,
   listContents,
   listLevels,
+  recordContentSize,
+  recountTierUsage,
   type Database,
+  type TierUsage,
 } from '@relocation/db';
 import {
   dedupId,
@@ -32,10 +35,15 @@ import { TEMP_MARKER, TIER_MARKER_FILE, checkTier, filenameProblem } from '@relo
  * - `cache`: the Redis cache says another tier or file name than MySQL (a change made outside
  *   the service, a restored database); needs a cache passed in;
  * - `stuck`: the content's latest count calls for another tier while nothing is queued, running
- *   or delayed for it; needs a cache passed in.
+ *   or delayed for it; needs a cache passed in;
+ * - `usage`: a tier's usage as MySQL tracks it is wrong: either a content whose file is on its
+ *   tier has another size than `size_bytes`, or no size yet (NULL: registered before the file
+ *   could be seen, seeded) — `cid` set; or a level's `tier_usage` counters disagree with a
+ *   recount from `contents` (changed with SQL, restored) — `cid` null, `filename` the level.
+ *   `detail` gives both sides, in files and bytes.
  */
 export type DriftKind =
-  'misplaced' | 'duplicate' | 'missing' | 'orphan' | 'temp' | 'tier' | 'cache' | 'stuck';
+  'misplaced' | 'duplicate' | 'missing' | 'orphan' | 'temp' | 'tier' | 'cache' | 'stuck' | 'usage';
 
 /** How long after a move's storage fault reconcile still reports its tier, in milliseconds. */
 export const TIER_FAULT_REPORT_MS = 3_600_000;
@@ -50,6 +58,7 @@ export const DRIFT_KINDS: readonly DriftKind[] = [
   'tier',
   'cache',
   'stuck',
+  'usage',
 ];
 
 /** One disagreement. Paths are absolute. */
@@ -63,7 +72,7 @@ export interface Drift {
   found: string[];
   /** A relocation is queued, running or interrupted for the cid: the state may be transient. */
   inFlight: boolean;
-  /** For `tier`: what is wrong with the tier and what to do. */
+  /** For `tier`, `cache`, `stuck` and `usage`: what disagrees (for `tier`: what to do). */
   detail?: string;
 }
 
@@ -95,10 +104,18 @@ export interface ReconcileDeps {
 interface TierFile {
   level: Level;
   file: string;
+  /** Bytes, from the walk's lstat; null when the file vanished before it (a move took it). */
+  size: number | null;
 }
 
-async function listTier(level: Level): Promise<{ name: string; file: string }[]> {
-  const out: { name: string; file: string }[] = [];
+interface TierEntry {
+  name: string;
+  file: string;
+  size: number | null;
+}
+
+async function listTier(level: Level): Promise<TierEntry[]> {
+  const out: TierEntry[] = [];
   let dir;
   try {
     dir = await opendir(level.path);
@@ -109,14 +126,32 @@ async function listTier(level: Level): Promise<{ name: string; file: string }[]>
   for await (const entry of dir) {
     // The tier marker (and a marker being rewritten) is the service's own file, not a content's.
     if (entry.name.startsWith(TIER_MARKER_FILE)) continue;
-    if (entry.isFile()) out.push({ name: entry.name, file: path.join(level.path, entry.name) });
+    if (!entry.isFile()) continue;
+    const file = path.join(level.path, entry.name);
+    // The one lstat of the walk: `usage` compares its size with MySQL's, nothing stats again.
+    const size = entry.name.includes(TEMP_MARKER) ? null : await sizeOf(file);
+    out.push({ name: entry.name, file, size });
   }
   return out;
 }
 
+async function sizeOf(file: string): Promise<number | null> {
+  try {
+    return (await lstat(file)).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+function describeUsage(usage: TierUsage): string {
+  return `${usage.files} ${usage.files === 1 ? 'file' : 'files'}, ${usage.bytes} bytes`;
+}
+
 /**
  * Compares MySQL with the tier directories and lists every disagreement (read-only). Reads the
- * contents a page at a time and each tier directory once.
+ * contents a page at a time, each tier directory once (one lstat per file, for `usage`), and
+ * compares the usage counters with a recount in a dry run.
  */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const levels = await listLevels(deps.db);
@@ -162,7 +197,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
         continue;
       }
       const list = byName.get(entry.name) ?? [];
-      list.push({ level, file: entry.file });
+      list.push({ level, file: entry.file, size: entry.size });
       byName.set(entry.name, list);
     }
   }
@@ -187,21 +222,34 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       const level = levels.find((l) => l.name === content.content_level);
       const expected = level ? path.join(level.path, content.filename) : null;
       const where = byName.get(content.filename) ?? [];
-      const onTier = where.some((w) => w.level.name === content.content_level);
+      const onTier = where.find((w) => w.level.name === content.content_level);
       const elsewhere = where.filter((w) => w.level.name !== content.content_level);
       let kind: DriftKind | null = null;
       if (where.length === 0) kind = 'missing';
       else if (!onTier) kind = 'misplaced';
       else if (elsewhere.length > 0) kind = 'duplicate';
-      if (kind === null) continue;
-      drift.push({
-        kind,
-        cid: content.cid,
-        filename: content.filename,
-        expected,
-        found: where.map((w) => w.file),
-        inFlight: await inFlight(deps, content.cid),
-      });
+      if (kind !== null) {
+        drift.push({
+          kind,
+          cid: content.cid,
+          filename: content.filename,
+          expected,
+          found: where.map((w) => w.file),
+          inFlight: await inFlight(deps, content.cid),
+        });
+      }
+      const recorded = content.size_bytes === null ? null : Number(content.size_bytes);
+      if (onTier && onTier.size !== null && onTier.size !== recorded) {
+        drift.push({
+          kind: 'usage',
+          cid: content.cid,
+          filename: content.filename,
+          expected,
+          found: [onTier.file],
+          inFlight: await inFlight(deps, content.cid),
+          detail: `size_bytes is ${recorded === null ? 'NULL (unknown)' : recorded}; the file has ${onTier.size} bytes`,
+        });
+      }
     }
   }
   for (const [name, where] of byName) {
@@ -246,6 +294,19 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       });
     }
   }
+  // Counters and contents are compared in one snapshot, so a commit under way is not drift.
+  for (const c of await recountTierUsage(deps.db, { dryRun: true })) {
+    const level = levels.find((l) => l.name === c.level);
+    drift.push({
+      kind: 'usage',
+      cid: null,
+      filename: c.level,
+      expected: level?.path ?? null,
+      found: [],
+      inFlight: false,
+      detail: `the usage counters say ${describeUsage(c.before)}; a recount of contents says ${describeUsage(c.after)}`,
+    });
+  }
   const counts = Object.fromEntries(DRIFT_KINDS.map((k) => [k, 0])) as Record<DriftKind, number>;
   for (const d of drift) counts[d.kind]++;
   return { levels: levels.length, contents, files, drift, counts };
@@ -260,7 +321,8 @@ async function inFlight(deps: ReconcileDeps, cid: number): Promise<boolean> {
 /** What {@link fixDrift} did with each drift. */
 export interface FixAction {
   drift: Drift;
-  action: 'queued' | 'removed' | 'skipped';
+  /** `corrected`: MySQL was written directly (a size recorded, usage counters recounted). */
+  action: 'queued' | 'removed' | 'corrected' | 'skipped';
   reason: string;
 }
 
@@ -288,8 +350,15 @@ export interface FixOptions {
  *   removed, different ones fail the job with FILE_COLLISION and both files stay;
  * - `temp` copies older than `tempMinAgeMs` are deleted (the source of a move is only removed
  *   after its copy is in place, so a temporary file is never the only copy);
+ * - `usage`: the size of each file found on its content's tier is recorded (measured again now,
+ *   with `recordContentSize`, which writes only while the content is still on that level and
+ *   adjusts the counters in the same transaction, so a move under way is never contradicted);
+ *   then the counters of every level are recounted from `contents` once (`recountTierUsage`),
+ *   which corrects the reported levels — and any level that drifted since the scan, reported as
+ *   an extra action;
  * - `missing` and `orphan` are reported only: no safe automatic answer exists.
- * Drift of a cid whose relocation is under way is skipped (the running job settles it).
+ * Drift of a cid whose relocation is under way is skipped (the running job settles it); `usage`
+ * is not, as recording a size cannot contradict a move (above).
  */
 export async function fixDrift(
   deps: FixDeps,
@@ -301,8 +370,14 @@ export async function fixDrift(
   const levels = await listLevels(deps.db);
   const levelOf = (file: string) => levels.find((l) => path.dirname(file) === path.resolve(l.path));
   const actions: FixAction[] = [];
+  const levelUsage: Drift[] = [];
   for (const drift of report.drift) {
     switch (drift.kind) {
+      case 'usage':
+        // Levels are recounted after the loop, once every size below has been recorded.
+        if (drift.cid === null) levelUsage.push(drift);
+        else actions.push(await recordSize(deps.db, levels, drift, drift.cid));
+        break;
       case 'missing':
         actions.push({
           drift,
@@ -458,6 +533,71 @@ export async function fixDrift(
         break;
       }
     }
+  }
+  if (report.counts.usage > 0) actions.push(...(await recountUsage(deps.db, levels, levelUsage)));
+  return actions;
+}
+
+/** Records the size of the file of `cid` on its level, measured now (see {@link fixDrift}). */
+async function recordSize(
+  db: Kysely<Database>,
+  levels: readonly Level[],
+  drift: Drift,
+  cid: number,
+): Promise<FixAction> {
+  const content = await getContent(db, cid);
+  const level = content ? levels.find((l) => l.name === content.content_level) : undefined;
+  if (!content || !level) {
+    return { drift, action: 'skipped', reason: 'the content or its level is gone' };
+  }
+  const bytes = await sizeOf(path.join(level.path, content.filename));
+  if (bytes === null) {
+    return {
+      drift,
+      action: 'skipped',
+      reason: `the file is no longer on ${level.name} (a move took it; its commit records the size)`,
+    };
+  }
+  return (await recordContentSize(db, { cid, level: level.name, bytes }))
+    ? { drift, action: 'corrected', reason: `size recorded: ${bytes} bytes on ${level.name}` }
+    : { drift, action: 'skipped', reason: 'the size was recorded meanwhile (a move committed)' };
+}
+
+/** Recounts every level's usage and says what became of each reported level (see {@link fixDrift}). */
+async function recountUsage(
+  db: Kysely<Database>,
+  levels: readonly Level[],
+  reported: readonly Drift[],
+): Promise<FixAction[]> {
+  const corrections = new Map((await recountTierUsage(db)).map((c) => [c.level, c] as const));
+  const actions: FixAction[] = [];
+  for (const drift of reported) {
+    const c = corrections.get(drift.filename);
+    corrections.delete(drift.filename);
+    actions.push(
+      c
+        ? {
+            drift,
+            action: 'corrected',
+            reason: `counters set to ${describeUsage(c.after)} (were ${describeUsage(c.before)})`,
+          }
+        : { drift, action: 'skipped', reason: 'the counters agreed by the time of the fix' },
+    );
+  }
+  for (const c of corrections.values()) {
+    actions.push({
+      drift: {
+        kind: 'usage',
+        cid: null,
+        filename: c.level,
+        expected: levels.find((l) => l.name === c.level)?.path ?? null,
+        found: [],
+        inFlight: false,
+        detail: `drifted after the scan: the usage counters said ${describeUsage(c.before)}; a recount of contents said ${describeUsage(c.after)}`,
+      },
+      action: 'corrected',
+      reason: `counters set to ${describeUsage(c.after)} (were ${describeUsage(c.before)})`,
+    });
   }
   return actions;
 }
