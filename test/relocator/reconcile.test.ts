@@ -398,6 +398,7 @@ describe('reconcile', () => {
     try {
       expect((await maintenance.getJobSchedulers()).map((s) => s.key).sort()).toEqual([
         'cache-sync',
+        'capacity-sweep',
         'pin-expiry',
         'reconcile',
       ]);
@@ -417,6 +418,7 @@ describe('reconcile', () => {
       relocator = await startRelocator(loadConfig({ ...h.env() }), { logger: SILENT, db: h.t.db });
       expect((await maintenance.getJobSchedulers()).map((s) => s.key).sort()).toEqual([
         'cache-sync',
+        'capacity-sweep',
         'pin-expiry',
       ]);
     } finally {
