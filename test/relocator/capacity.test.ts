@@ -78,7 +78,7 @@ describe('tier capacity', () => {
     await h.close();
   });
 
-  async function startRelocator(): Promise<RelocatorProcess> {
+  async function startRelocator(extra: Record<string, string> = {}): Promise<RelocatorProcess> {
     metricsPort = await freePort();
     relocator = spawnRelocator(
       h.env({
@@ -86,6 +86,7 @@ describe('tier capacity', () => {
         RELOCATOR_METRICS_HOST: '127.0.0.1',
         RELOCATOR_FAULT_RETRY_MAX_MS: '1000',
         CAPACITY_SWEEP_EVERY: '1s',
+        ...extra,
       }),
     );
     await relocator.waitForLog((l) => l.msg === 'relocator started');
@@ -261,6 +262,41 @@ describe('tier capacity', () => {
     expect((await readTierUsage(h.t.db)).get('gold')).toEqual({ files: 3, bytes: 300 });
     expect(await getContentHistory(h.t.db, 13)).toEqual([]);
     expect(await metrics()).toMatch(/relocator_capacity_demotions_total\{level="gold"\} 3\b/);
+    expect(await recountTierUsage(h.t.db)).toEqual([]);
+  });
+
+  it('finishes a demotion interrupted by SIGKILL mid-copy: one copy, one history row, reason capacity', async () => {
+    const MiB = 1024 * 1024;
+    // gold (disk) above its high watermark; the demotion to silver (tmpfs) is a throttled copy.
+    const digests = await place([
+      { cid: 20, level: 'gold', bytes: 4 * MiB, count: 2100 },
+      { cid: 21, level: 'gold', bytes: 100, count: 9000 },
+    ]);
+    await goldCapacity({ capacityBytes: 4 * MiB, highWatermark: 90, lowWatermark: 50 });
+    const first = await startRelocator({ RELOCATOR_COPY_BYTES_PER_SECOND: String(MiB) });
+    await until(
+      async () => (await list(h.dir('silver'))).some((name) => name.includes('.relocating-')),
+      15_000,
+      'the demotion copying',
+    );
+    await killHard(first);
+    relocator = null;
+    expect(await levelOf(20)).toBe('gold');
+
+    await startRelocator();
+    await until(async () => (await levelOf(20)) === 'silver', 30_000, 'cid 20 demoted');
+    const history = await getContentHistory(h.t.db, 20);
+    expect(history).toHaveLength(1);
+    expect(history[0]).toMatchObject({ new_content_level: 'silver', reason: 'capacity' });
+    expect(await sha256File(path.join(h.dir('silver'), 'c20.mp4'))).toBe(digests.get(20));
+    expect(await list(h.dir('gold'))).not.toContain('c20.mp4');
+    await until(
+      async () => !(await list(h.dir('silver'))).some((name) => name.includes('.relocating-')),
+      10_000,
+      'no temp file left',
+    );
+    expect(await levelOf(21)).toBe('gold');
+    expect((await readTierUsage(h.t.db)).get('gold')).toEqual({ files: 1, bytes: 100 });
     expect(await recountTierUsage(h.t.db)).toEqual([]);
   });
 });

@@ -34,6 +34,8 @@ export interface CapacitySweepLevel {
   /** Demotions queued by this sweep, and the bytes they will free. */
   demoted: number;
   demotedBytes: number;
+  /** Bytes that demotions queued by earlier sweeps (not committed yet) will free. */
+  inFlightBytes: number;
   /** Why fewer contents were demoted than needed, when so. */
   shortfall: string | null;
 }
@@ -53,7 +55,8 @@ export interface CapacitySweepDeps {
  * it down to its low watermark: ranks the tier's contents that are not pinned by their latest
  * count (the cache's, else MySQL's; lowest first, then cid) and queues for each a `capacity` job
  * to the tier below, skipping contents that already have a job queued, until the bytes they free
- * reach the usage above the low watermark. Demotions are ordinary moves (crash-safe, one history
+ * (with those of demotions queued by earlier sweeps and still under way) reach the usage above the
+ * low watermark. Demotions are ordinary moves (crash-safe, one history
  * row each, with reason `capacity`); the lowest tier has nowhere to demote to and is reported.
  * Sizes MySQL does not know yet are read from the tier (`lstat`) and recorded. Reads counters
  * and rows, never walks a directory.
@@ -78,6 +81,7 @@ export async function sweepCapacity(deps: CapacitySweepDeps): Promise<CapacitySw
       state: usedBytes > capacity.highBytes ? 'over' : 'ok',
       demoted: 0,
       demotedBytes: 0,
+      inFlightBytes: 0,
       shortfall: null,
     };
     report.push(entry);
@@ -90,9 +94,18 @@ export async function sweepCapacity(deps: CapacitySweepDeps): Promise<CapacitySw
     }
     const need = usedBytes - capacity.lowBytes;
     const ranked = await rankColdest(deps, level);
+    // Demotions queued by an earlier sweep and not committed yet free their bytes already.
+    let inFlight = 0;
     for (const candidate of ranked) {
-      if (entry.demotedBytes >= need) break;
-      if (await deps.queue.getDeduplicationJobId(dedupId(candidate.cid))) continue;
+      if (entry.demotedBytes + inFlight >= need) break;
+      const pending = await deps.queue.getDeduplicationJobId(dedupId(candidate.cid));
+      if (pending) {
+        const job = await deps.queue.getJob(pending);
+        if (job?.data.reason === 'capacity' && job.data.from === level.name) {
+          inFlight += candidate.bytes;
+        }
+        continue;
+      }
       await enqueueRelocation(deps.queue, {
         cid: candidate.cid,
         count: candidate.count,
@@ -105,10 +118,12 @@ export async function sweepCapacity(deps: CapacitySweepDeps): Promise<CapacitySw
       entry.demoted += 1;
       entry.demotedBytes += candidate.bytes;
     }
-    if (entry.demotedBytes < need) {
+    entry.inFlightBytes = inFlight;
+    if (entry.demotedBytes + inFlight < need) {
       entry.shortfall = `only ${entry.demotedBytes} of the ${need} bytes above the low watermark could be demoted: the rest are pinned, already queued, or of unknown size`;
     }
     deps.metrics?.capacityDemotions.inc({ level: level.name }, entry.demoted);
+    if (entry.demoted === 0) continue;
     deps.logger.warn(
       {
         level: level.name,
@@ -117,6 +132,7 @@ export async function sweepCapacity(deps: CapacitySweepDeps): Promise<CapacitySw
         lowBytes: capacity.lowBytes,
         demoted: entry.demoted,
         demotedBytes: entry.demotedBytes,
+        inFlightBytes: inFlight,
         to: below.name,
       },
       `tier ${level.name} is above its high watermark: ${entry.demoted} coldest contents are demoted to ${below.name}`,
