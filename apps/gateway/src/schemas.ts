@@ -1,5 +1,6 @@
 import { MAX_FILENAME_BYTES, filenameProblem } from '@relocation/contract';
 import { MAX_SAFE_COUNT } from '@relocation/queue';
+import { DEFAULT_HIGH_WATERMARK, DEFAULT_LOW_WATERMARK } from '@relocation/tiering';
 import { z } from 'zod';
 
 const WHOLE_NUMBER = `must be a whole number between 0 and ${MAX_SAFE_COUNT}`;
@@ -479,6 +480,29 @@ export const levelSchema = z
       description: 'Highest total views (inclusive); null = unbounded (top tier only)',
     }),
     path: z.string().meta({ description: "Absolute directory holding the tier's files" }),
+    // Any number (or null) passes here: the tiering rule `invalid-capacity` checks the values
+    // and its 400 INVALID_LEVELS says what a capacity and its watermarks must be.
+    capacityBytes: z
+      .number({ error: 'must be a number of bytes or null' })
+      .nullable()
+      .optional()
+      .meta({
+        description: `Capacity of the tier in bytes (a positive whole number); absent or null = no capacity limit (only a full disk stops moves). With it, no move goes into the tier past its high watermark, and the coldest contents are demoted once the tier is above it. Listed only for a level with a capacity, with both watermarks filled in`,
+      }),
+    highWatermark: z
+      .number({ error: 'must be a whole percent or null' })
+      .nullable()
+      .optional()
+      .meta({
+        description: `Percent of \`capacityBytes\` above which the tier takes no more files (a whole number from 1 to 100; default ${DEFAULT_HIGH_WATERMARK}). Only with \`capacityBytes\``,
+      }),
+    lowWatermark: z
+      .number({ error: 'must be a whole percent or null' })
+      .nullable()
+      .optional()
+      .meta({
+        description: `Percent of \`capacityBytes\` down to which a tier above its high watermark is emptied by demotions (a whole number from 0 to one below the high watermark; default ${DEFAULT_LOW_WATERMARK}, or 10 points under a lower high watermark). Only with \`capacityBytes\``,
+      }),
   })
   .meta({ id: 'Level' });
 

@@ -1,7 +1,11 @@
 import { listLevels } from '@relocation/db';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { refuseRemovingLevelsOfPendingMoves, type TierStatus } from '@relocation/queue';
-import { assertValidLevels } from '@relocation/tiering';
+import {
+  assertValidLevels,
+  DEFAULT_HIGH_WATERMARK,
+  DEFAULT_LOW_WATERMARK,
+} from '@relocation/tiering';
 import { fromDatabase, fromRedis } from '../errors.ts';
 import { adminAuthPlugin } from '../plugins/admin-auth.ts';
 import { errorResponse, levelsBody, levelsQuery, levelsResponse } from '../schemas.ts';
@@ -28,6 +32,8 @@ function tierBody(status: TierStatus) {
       : null,
   };
 }
+
+const PUT_LEVELS_DESCRIPTION = `Atomically replaces the whole table. It must partition the counts: start at 0, no gap, no overlap, only the last level unbounded, unique names and absolute paths in normal form. A level may have a capacity (\`capacityBytes\`, a positive whole number of bytes) with a \`highWatermark\` (whole percent 1-100, default ${DEFAULT_HIGH_WATERMARK}) and a \`lowWatermark\` (whole percent below the high one, default ${DEFAULT_LOW_WATERMARK}, or 10 under a lower high watermark); no watermark without a capacity. A table breaking a rule is refused with 400 INVALID_LEVELS naming each level and rule (e.g. \`invalid-capacity\`). The answer lists the capacity fields only for the levels that have a capacity, with both watermarks filled in. Each level's directory must be its tier: existing and holding the marker of its level and this database; a missing or unmarked directory is refused (409 TIER_UNAVAILABLE) unless \`?create=true\`, which creates it and writes its marker. A level that contents still sit on, or that a pending move goes from or to, cannot be removed (409 LEVEL_IN_USE, naming the levels and the cids of the pending moves). Every gateway uses the new table from its next post.`;
 
 /**
  * `GET /v1/levels` (the tier table; viewer role) and `PUT /v1/levels` (replace it atomically; admin
@@ -66,8 +72,7 @@ export const levelsRoutes: FastifyPluginAsyncZod = async (app) => {
       {
         schema: {
           summary: 'Replace the tier table (admin)',
-          description:
-            "Atomically replaces the whole table. It must partition the counts: start at 0, no gap, no overlap, only the last level unbounded, unique names and absolute paths in normal form (400 INVALID_LEVELS names each level and rule). Each level's directory must be its tier: existing and holding the marker of its level and this database; a missing or unmarked directory is refused (409 TIER_UNAVAILABLE) unless `?create=true`, which creates it and writes its marker. A level that contents still sit on, or that a pending move goes from or to, cannot be removed (409 LEVEL_IN_USE, naming the levels and the cids of the pending moves). Every gateway uses the new table from its next post.",
+          description: PUT_LEVELS_DESCRIPTION,
           tags: ['levels'],
           security: [{ adminBasicAuth: [] }],
           querystring: levelsQuery,
