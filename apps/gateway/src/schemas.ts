@@ -522,6 +522,37 @@ export const tierStatusSchema = z
   })
   .meta({ id: 'TierStatus' });
 
+/** A tier's usage as `GET /v1/levels` shows it, from MySQL's counters (no directory walk). */
+export const tierUsageSchema = z
+  .object({
+    files: z.int().meta({ description: 'Contents on the level' }),
+    bytes: z.int().meta({
+      description:
+        'Sum of the known sizes of their files (a content registered while the gateway could not see its file counts 0 until reconcile or the capacity sweep sizes it)',
+    }),
+    reservedBytes: z.int().meta({
+      description: 'Bytes that moves under way into the level have reserved (not yet committed)',
+    }),
+    capacityBytes: z.int().nullable().meta({ description: 'The capacity; null = no limit' }),
+    highWatermarkBytes: z.int().nullable().meta({
+      description:
+        'Bytes the tier may hold (`capacityBytes × highWatermark / 100`, rounded down): no move goes in past it; null without a capacity',
+    }),
+    lowWatermarkBytes: z.int().nullable().meta({
+      description:
+        'Bytes a tier above its high watermark is demoted down to (`capacityBytes × lowWatermark / 100`, rounded down); null without a capacity',
+    }),
+    percent: z.number().nullable().meta({
+      description:
+        '`bytes` as a percent of `capacityBytes`, one decimal (reservations not included); null without a capacity',
+    }),
+    aboveHighWatermark: z.boolean().meta({
+      description:
+        '`bytes` is above `highWatermarkBytes`: moves into the tier wait (`waiting-for-space`) and the capacity sweep demotes its coldest contents; always false without a capacity',
+    }),
+  })
+  .meta({ id: 'TierUsage' });
+
 /** `GET` / `PUT /v1/levels` answer. */
 export const levelsResponse = z.object({
   levels: z.array(levelSchema),
@@ -531,6 +562,10 @@ export const levelsResponse = z.object({
   tiers: z.record(z.string(), tierStatusSchema).optional().meta({
     description:
       'Each tier directory as the relocators last saw it, by level (absent until a relocator has checked it)',
+  }),
+  usage: z.record(z.string(), tierUsageSchema).optional().meta({
+    description:
+      'Files, bytes and capacity of every level, by level name (`GET /v1/levels` only), read from the counters MySQL keeps on every write of `contents`',
   }),
 });
 

@@ -10,6 +10,7 @@ import { fromDatabase, fromRedis } from '../errors.ts';
 import { adminAuthPlugin } from '../plugins/admin-auth.ts';
 import { errorResponse, levelsBody, levelsQuery, levelsResponse } from '../schemas.ts';
 import { actorOf } from '../services/actor.ts';
+import { readLevelUsage } from '../services/level-usage.ts';
 import { prepareTierDirs } from '../services/tier-dirs.ts';
 
 function iso(ms: number): string {
@@ -47,7 +48,7 @@ export const levelsRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         summary: 'Read the tier table',
         description:
-          'The levels, and under `tiers` each tier directory as the relocators last checked it (missing, unmarked, or the last storage fault a move met there).',
+          "The levels (with `capacityBytes`, `highWatermark` and `lowWatermark` for a level that has a capacity), under `tiers` each tier directory as the relocators last checked it (missing, unmarked, or the last storage fault a move met there), and under `usage` each level's files and bytes from MySQL's counters (kept on every write of `contents`; no directory is walked), the bytes moves under way have reserved in it, its capacity and watermarks in bytes, the percent of its capacity in use and whether it is above its high watermark (moves into it wait as `waiting-for-space` and its coldest contents are demoted).",
         tags: ['levels'],
         response: { 200: levelsResponse, 503: errorResponse },
       },
@@ -61,7 +62,8 @@ export const levelsRoutes: FastifyPluginAsyncZod = async (app) => {
           return status ? [[l.name, tierBody(status)]] : [];
         }),
       );
-      return { levels, version: app.gateway.levels.current?.version ?? null, tiers };
+      const usage = await readLevelUsage(app.gateway.db, levels);
+      return { levels, version: app.gateway.levels.current?.version ?? null, tiers, usage };
     },
   );
 
