@@ -13,6 +13,7 @@ import {
   newContentBody,
 } from '../schemas.ts';
 import { readContentState } from '../services/content-state.ts';
+import { registeredFileSize } from '../services/file-size.ts';
 import { pinBodyOf } from '../services/pin-body.ts';
 
 function toIso(value: Date | string): string {
@@ -42,7 +43,7 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
       schema: {
         summary: 'Register a content',
         description:
-          "Registers a content on the default tier (the level starting at 0 views), as the seed's `insert_contents` did. The file name must be a plain base name.",
+          "Registers a content on the default tier (the level starting at 0 views), as the seed's `insert_contents` did. The file name must be a plain base name. When the gateway sees the file in the default tier's directory (a regular file, never followed through a link), its size is recorded and counted in the tier's usage (`GET /v1/levels`); otherwise the content is registered with an unknown size (counted as 0 bytes until reconcile or the capacity sweep sizes it).",
         tags: ['contents'],
         body: newContentBody,
         response: {
@@ -56,8 +57,12 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
       },
     },
     async (request, reply) => {
-      const { db, cache } = app.gateway;
-      const content = await fromDatabase(() => insertContent(db, request.body));
+      const { db, cache, levels } = app.gateway;
+      const sizeBytes = await registeredFileSize(
+        levels.current?.levels ?? [],
+        request.body.filename,
+      );
+      const content = await fromDatabase(() => insertContent(db, { ...request.body, sizeBytes }));
       try {
         await fromRedis(() =>
           cache.fill(content.cid, { level: content.content_level, filename: content.filename }),
