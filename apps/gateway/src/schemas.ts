@@ -1,4 +1,5 @@
 import { MAX_FILENAME_BYTES, filenameProblem } from '@relocation/contract';
+import { HISTORY_REASONS } from '@relocation/db';
 import { MAX_SAFE_COUNT } from '@relocation/queue';
 import { DEFAULT_HIGH_WATERMARK, DEFAULT_LOW_WATERMARK } from '@relocation/tiering';
 import { z } from 'zod';
@@ -453,6 +454,11 @@ export const historyQuery = z.object({
     .meta({ description: 'Only rows with an id below this (for paging)' }),
 });
 
+/** The reasons a history row may give, as the OpenAPI description lists them. */
+const HISTORY_REASON_LIST = Object.values(HISTORY_REASONS)
+  .map((reason) => `\`${reason}\``)
+  .join(', ');
+
 /** One level change. */
 export const historyItem = z
   .object({
@@ -465,6 +471,12 @@ export const historyItem = z
     jobId: z.string().nullable(),
     bytes: z.int().nullable(),
     durationMs: z.int().nullable(),
+    reason: z
+      .string()
+      .nullable()
+      .meta({
+        description: `What triggered the change: ${HISTORY_REASON_LIST} (a post's count, an operator's pin, a tier above its high watermark, a level an operator recorded by hand); null for rows written before reasons were recorded`,
+      }),
   })
   .meta({ id: 'HistoryItem' });
 

@@ -162,7 +162,8 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
       config: { access: 'viewer' },
       schema: {
         summary: "Read a content's level changes",
-        description: 'Its `update_history` rows, newest first; page with `limit` and `before`.',
+        description:
+          'Its `update_history` rows, newest first, each with what triggered it (`reason`); page with `limit` and `before`.',
         tags: ['contents'],
         params: cidParams,
         querystring: historyQuery,
@@ -195,6 +196,7 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
           jobId: row.job_id,
           bytes: row.bytes === null ? null : Number(row.bytes),
           durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
+          reason: row.reason,
         })),
       };
     },
