@@ -7,7 +7,6 @@ import {
   getContentPin,
   HISTORY_REASONS,
   listLevels,
-  readTierUsage,
   releaseTierSpace,
   reserveTierSpace,
   type Content,
@@ -359,6 +358,9 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
           level: content.content_level,
           filename: content.filename,
         });
+        // A move that waited for space and is no longer wanted gives back the space the
+        // capacity sweep may have earmarked for it.
+        if (start.hold?.code === CAPACITY_HOLD_CODE) await releaseTierSpace(deps.db, cid);
         if (resumed) return summaryResult(resumed);
         return {
           outcome: 'noop',
@@ -390,9 +392,9 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
   }
 
   /**
-   * A `capacity` job: moves the content one tier down if it is still on the tier the sweep saw
-   * above its high watermark, that tier is still above its low watermark, and the content is not
-   * pinned; otherwise nothing (the sweep looks again). The history row says `capacity`.
+   * A `capacity` job: moves the content one tier down if it is still on the tier the capacity
+   * sweep chose it on, that tier still has a capacity and the content is not pinned; otherwise
+   * nothing (the sweep looks again). The history row says `capacity`.
    */
   async function demoteForCapacity(
     job: RelocateJob,
@@ -413,10 +415,6 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
       skip = `it is on ${content.content_level} now, not on ${job.data.from ?? 'the tier the sweep saw'}`;
     } else if (!from || !capacity) skip = `${content.content_level} has no capacity any more`;
     else if (!below) skip = `${from.name} is the lowest tier`;
-    else {
-      const used = (await readTierUsage(deps.db)).get(from.name)?.bytes ?? 0;
-      if (used <= capacity.lowBytes) skip = `${from.name} is at or below its low watermark now`;
-    }
     if (skip !== null || !from || !below) {
       await deps.cache.setContent(content.cid, {
         level: content.content_level,

@@ -33,6 +33,7 @@ export type { HistoryReason } from './queries/history.ts';
 export {
   adjustTierUsage,
   listDemotionCandidates,
+  listTierReservations,
   readTierReservations,
   readTierUsage,
   recordContentSize,
@@ -45,6 +46,7 @@ export {
 } from './queries/tier-usage.ts';
 export type {
   DemotionCandidate,
+  RecountTierUsageOptions,
   ReservationResult,
   TierUsage,
   TierUsageCorrection,

@@ -296,6 +296,21 @@ export async function readTierReservations(
   return new Map(rows.map((r) => [r.level, Number(r.bytes)] as const));
 }
 
+/** The live reservations of one level, by cid (bytes). */
+export async function listTierReservations(
+  db: Kysely<Database>,
+  level: string,
+  now: Date = new Date(),
+): Promise<Map<number, number>> {
+  const rows = await db
+    .selectFrom('tier_reservation')
+    .select(['cid', 'bytes'])
+    .where('level', '=', level)
+    .where('reserved_at', '>', new Date(now.getTime() - RESERVATION_TTL_MS))
+    .execute();
+  return new Map(rows.map((r) => [Number(r.cid), Number(r.bytes)] as const));
+}
+
 /** A content on a level that a capacity demotion may move (not pinned). */
 export interface DemotionCandidate {
   cid: number;
