@@ -5,7 +5,6 @@ import {
   listDemotionCandidates,
   listLevels,
   listTierReservations,
-  readTierReservations,
   readTierUsage,
   recordContentSize,
   reserveTierSpace,
@@ -76,10 +75,7 @@ export async function sweepCapacity(deps: CapacitySweepDeps): Promise<CapacitySw
   const checked = validateLevels(await listLevels(deps.db));
   if (!checked.ok) return [];
   const levels = checked.levels;
-  const [usage, reservations] = await Promise.all([
-    readTierUsage(deps.db),
-    readTierReservations(deps.db),
-  ]);
+  const usage = await readTierUsage(deps.db);
   const deployment = await getDeploymentId(deps.db);
   const report: CapacitySweepLevel[] = [];
   for (const [index, level] of levels.entries()) {
