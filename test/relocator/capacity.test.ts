@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import {
   getContent,
@@ -23,12 +25,15 @@ import {
   insertContents,
   killHard,
   list,
+  REPO_ROOT,
   spawnRelocator,
   until,
   writeSeededFile,
   type Harness,
   type RelocatorProcess,
 } from './support.ts';
+
+const run = promisify(execFile);
 
 /** Tier capacity on real files with tiny capacities: admission below the high watermark, demotions. */
 describe('tier capacity', () => {
@@ -294,6 +299,57 @@ describe('tier capacity', () => {
     expect((await readTierUsage(h.t.db)).get('gold')).toEqual({ files: 2, bytes: 700 });
     // cid 34 never entered gold (the space freed for cid 32 was earmarked for it).
     expect(await getContentHistory(h.t.db, 34)).toEqual([]);
+  });
+
+  it("npm run levels shows each tier's usage and --sweep queues the demotions at once", async () => {
+    await place([
+      { cid: 40, level: 'gold', bytes: 300, count: 2100 },
+      { cid: 41, level: 'gold', bytes: 300, count: 7000 },
+      { cid: 42, level: 'bronze', bytes: 50, count: 10 },
+    ]);
+    await goldCapacity({ capacityBytes: 600, highWatermark: 80, lowWatermark: 50 });
+    const cli = (...args: string[]) =>
+      run(process.execPath, ['--import', 'tsx', 'apps/relocator/src/levels.main.ts', ...args], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, ...h.env() },
+      });
+    const shown = JSON.parse((await cli('--json')).stdout) as {
+      levels: Level[];
+      usage: Record<string, Record<string, unknown>>;
+    };
+    expect(shown.levels.map((l) => l.name)).toEqual(['bronze', 'silver', 'gold']);
+    expect(shown.usage.gold).toEqual({
+      files: 2,
+      bytes: 600,
+      reservedBytes: 0,
+      capacityBytes: 600,
+      highWatermarkBytes: 480,
+      lowWatermarkBytes: 300,
+      percent: 100,
+      aboveHighWatermark: true,
+    });
+    expect(shown.usage.bronze).toMatchObject({ files: 1, bytes: 50, capacityBytes: null });
+
+    const swept = (await cli('--sweep')).stdout;
+    expect(swept).toMatch(
+      /^capacity sweep: gold above its high watermark \(600 B > 480 B\): 1 demotions queued \(300 B\)$/m,
+    );
+    expect(swept).toMatch(
+      /\ngold +2000\+ +\S+ +2 +600 B +0 B +600 B +80% 480 B +50% 300 B +100\.0% +ABOVE HIGH WATERMARK\n/,
+    );
+    const jobId = await h.queue.getDeduplicationJobId('cid-40');
+    const job = jobId ? await h.queue.getJob(jobId) : undefined;
+    expect(job?.data).toMatchObject({
+      cid: 40,
+      from: 'gold',
+      target: 'silver',
+      reason: 'capacity',
+    });
+    expect(await h.queue.getDeduplicationJobId('cid-41')).toBeFalsy();
+    // A second sweep finds the demotion under way and queues nothing more.
+    expect((await cli('--sweep')).stdout).toMatch(
+      /capacity sweep: gold above its high watermark .*: nothing to demote; 300 B already being demoted/,
+    );
   });
 
   it('finishes a demotion interrupted by SIGKILL mid-copy: one copy, one history row, reason capacity', async () => {

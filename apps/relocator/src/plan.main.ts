@@ -10,6 +10,7 @@ import {
 import { configOrExit, loadEnvFile } from '@relocation/runtime';
 import { validateLevels, type Level } from '@relocation/tiering';
 import { parseCliArgs } from './cli-args.ts';
+import { bytesText, columns } from './cli-table.ts';
 import { openCliBackends } from './cli-backends.ts';
 import { loadConfig } from './config.ts';
 
@@ -72,39 +73,11 @@ async function readCandidate(file: string): Promise<readonly Level[]> {
 
 const candidate = levelsFile === undefined ? null : await readCandidate(levelsFile);
 
-function bytesText(bytes: number | null): string {
-  if (bytes === null) return '-';
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit] ?? 'TiB'}`;
-}
-
 function boundaryText(move: PlannedMove): string {
   if (move.pinned) return `pinned to ${move.to}`;
   const b = move.boundary;
   if (b === null) return `${move.from} is no level`;
   return b.edge === 'max' ? `above ${b.level} max ${b.count}` : `below ${b.level} min ${b.count}`;
-}
-
-function columns(rows: readonly string[][]): string[] {
-  const widths: number[] = [];
-  for (const row of rows) {
-    row.forEach((cell, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, cell.length);
-    });
-  }
-  return rows.map((row) =>
-    row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd(),
-  );
 }
 
 function table(plan: RelocationPlan): string {

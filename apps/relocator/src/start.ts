@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'bullmq';
-import { createDb, listLevels, readTierUsage, type Database } from '@relocation/db';
+import { createDb, listLevels, readLevelUsage, type Database } from '@relocation/db';
 import {
   ContentCache,
   bindToDatabase,
@@ -15,7 +15,7 @@ import {
   type RelocationJobData,
   type RelocationResult,
 } from '@relocation/queue';
-import { tierCapacity, validateLevels } from '@relocation/tiering';
+import { validateLevels } from '@relocation/tiering';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { RelocatorConfig } from './config.ts';
@@ -87,16 +87,16 @@ export async function startRelocator(
   watchTierUsage(
     metrics,
     async () => {
-      const [levels, usage] = await Promise.all([listLevels(db), readTierUsage(db)]);
+      const levels = await listLevels(db);
+      const usage = await readLevelUsage(db, levels);
       return levels.map((level) => {
-        const capacity = tierCapacity(level);
-        const used = usage.get(level.name) ?? { files: 0, bytes: 0 };
+        const used = usage[level.name];
         return {
           level: level.name,
-          files: used.files,
-          bytes: used.bytes,
-          capacityBytes: capacity?.capacityBytes ?? null,
-          highBytes: capacity?.highBytes ?? null,
+          files: used?.files ?? 0,
+          bytes: used?.bytes ?? 0,
+          capacityBytes: used?.capacityBytes ?? null,
+          highBytes: used?.highWatermarkBytes ?? null,
         };
       });
     },

@@ -35,6 +35,7 @@ export {
   listDemotionCandidates,
   listTierReservations,
   readTierReservations,
+  readLevelUsage,
   readTierUsage,
   recordContentSize,
   recountTierUsage,
@@ -46,6 +47,7 @@ export {
 } from './queries/tier-usage.ts';
 export type {
   DemotionCandidate,
+  LevelUsage,
   RecountTierUsageOptions,
   ReservationResult,
   TierUsage,

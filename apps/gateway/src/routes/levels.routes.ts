@@ -1,4 +1,4 @@
-import { listLevels } from '@relocation/db';
+import { listLevels, readLevelUsage } from '@relocation/db';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { refuseRemovingLevelsOfPendingMoves, type TierStatus } from '@relocation/queue';
 import {
@@ -10,7 +10,6 @@ import { fromDatabase, fromRedis } from '../errors.ts';
 import { adminAuthPlugin } from '../plugins/admin-auth.ts';
 import { errorResponse, levelsBody, levelsQuery, levelsResponse } from '../schemas.ts';
 import { actorOf } from '../services/actor.ts';
-import { readLevelUsage } from '../services/level-usage.ts';
 import { prepareTierDirs } from '../services/tier-dirs.ts';
 
 function iso(ms: number): string {
@@ -62,7 +61,7 @@ export const levelsRoutes: FastifyPluginAsyncZod = async (app) => {
           return status ? [[l.name, tierBody(status)]] : [];
         }),
       );
-      const usage = await readLevelUsage(app.gateway.db, levels);
+      const usage = await fromDatabase(() => readLevelUsage(app.gateway.db, levels));
       return { levels, version: app.gateway.levels.current?.version ?? null, tiers, usage };
     },
   );

@@ -1,3 +1,4 @@
+import { tierCapacity, type Level } from '@relocation/tiering';
 import { sql, type Kysely } from 'kysely';
 import type { Database, TierUsageTable } from '../schema.ts';
 
@@ -345,4 +346,54 @@ export async function listDemotionCandidates(
     sizeBytes: r.size_bytes === null ? null : Number(r.size_bytes),
     viewCount: Number(r.view_count),
   }));
+}
+
+/**
+ * One level's usage as operators see it (`GET /v1/levels`, `npm run levels`, the relocator's
+ * metrics): byte counts in bytes, `percent` of the capacity with one decimal.
+ */
+export interface LevelUsage {
+  files: number;
+  bytes: number;
+  /** Bytes reserved by moves under way into the level (live reservations). */
+  reservedBytes: number;
+  capacityBytes: number | null;
+  highWatermarkBytes: number | null;
+  lowWatermarkBytes: number | null;
+  percent: number | null;
+  /** The capacity sweep's test: the level's committed bytes pass its high watermark. */
+  aboveHighWatermark: boolean;
+}
+
+/**
+ * The usage of every level of `levels`, by name: files and bytes from the `tier_usage` counters,
+ * bytes reserved by moves under way, and the limits `tierCapacity` derives from the watermarks.
+ * Two grouped reads of small tables; never walks a directory. A level without counters yet shows
+ * zeros.
+ */
+export async function readLevelUsage(
+  db: Kysely<Database>,
+  levels: readonly Level[],
+): Promise<Record<string, LevelUsage>> {
+  const [usage, reservations] = await Promise.all([readTierUsage(db), readTierReservations(db)]);
+  return Object.fromEntries(
+    levels.map((level) => {
+      const { files, bytes } = usage.get(level.name) ?? { files: 0, bytes: 0 };
+      const capacity = tierCapacity(level);
+      const entry: LevelUsage = {
+        files,
+        bytes,
+        reservedBytes: reservations.get(level.name) ?? 0,
+        capacityBytes: capacity?.capacityBytes ?? null,
+        highWatermarkBytes: capacity?.highBytes ?? null,
+        lowWatermarkBytes: capacity?.lowBytes ?? null,
+        percent:
+          capacity && capacity.capacityBytes > 0
+            ? Math.round((bytes * 1000) / capacity.capacityBytes) / 10
+            : null,
+        aboveHighWatermark: capacity !== null && bytes > capacity.highBytes,
+      };
+      return [level.name, entry];
+    }),
+  );
 }
