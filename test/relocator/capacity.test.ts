@@ -15,7 +15,7 @@ import {
   startGateway,
   type GatewayHandle,
 } from '@relocation/gateway';
-import { getRelocationStatus } from '@relocation/queue';
+import { getRelocationStatus, syncCache } from '@relocation/queue';
 import { sha256File } from '@relocation/relocator';
 import type { Level } from '@relocation/tiering';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -268,6 +268,17 @@ describe('tier capacity', () => {
     expect((await readTierUsage(h.t.db)).get('gold')).toEqual({ files: 3, bytes: 300 });
     expect(await getContentHistory(h.t.db, 13)).toEqual([]);
     expect(await metrics()).toMatch(/relocator_capacity_demotions_total\{level="gold"\} 3\b/);
+    // A demoted content is not stuck: the sweep that lists stuck contents leaves it out, and
+    // its status says why it is where it is.
+    const sweep = await syncCache({ db: h.t.db, cache: h.cache }, { fix: false });
+    expect(sweep.stuck.map((c) => c.cid)).toEqual([]);
+    const shown = await gateway.app.inject({ method: 'GET', url: '/v1/contents/10' });
+    expect(shown.json()).toMatchObject({
+      level: 'silver',
+      target: 'gold',
+      settled: false,
+      reason: expect.stringMatching(/^demoted from gold by the capacity sweep/) as string,
+    });
     expect(await recountTierUsage(h.t.db)).toEqual([]);
   });
 

@@ -1,6 +1,8 @@
 import {
   getContentPin,
   getPinnedLevels,
+  HISTORY_REASONS,
+  latestChanges,
   listContents,
   listLevels,
   type Database,
@@ -75,7 +77,8 @@ export interface CacheSyncDeps {
  * compare-and-set (an entry a relocator changed since it was read is left to the relocator), so
  * a change made in MySQL outside the service (manual SQL, a restore) reaches the gateways within
  * one sweep; a cached pin that disagrees with MySQL's is corrected the same way. It also lists
- * the stuck contents (see {@link StuckContent}; a pinned content on its pin level is not stuck),
+ * the stuck contents (see {@link StuckContent}; a pinned content on its pin level is not stuck,
+ * nor one whose latest level change was a capacity demotion to the level it is on),
  * and with `fix` publishes that list for `GET /v1/contents?state=stuck`.
  */
 export async function syncCache(
@@ -145,9 +148,19 @@ export async function syncCache(
     }
     if (candidates.length > 0) {
       const pending = await deps.cache.pendingJobs(candidates.map((c) => c.cid));
-      candidates.forEach((candidate, i) => {
-        if (pending[i] === null) report.stuck.push(candidate);
-      });
+      const idle = candidates.filter((_, i) => pending[i] === null);
+      // A content the capacity sweep demoted stays below its count's tier until its next post
+      // (which moves it back if the tier has room): that is a decision, not a stuck content.
+      const changes = await latestChanges(
+        deps.db,
+        idle.map((c) => c.cid),
+      );
+      for (const candidate of idle) {
+        const change = changes.get(candidate.cid);
+        if (change?.reason === HISTORY_REASONS.capacity && change.level === candidate.level)
+          continue;
+        report.stuck.push(candidate);
+      }
     }
   }
   if (options.fix)

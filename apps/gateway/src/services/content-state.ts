@@ -1,4 +1,11 @@
-import { getContent, getContentPin, type Content, type ContentPin } from '@relocation/db';
+import {
+  getContent,
+  getContentPin,
+  HISTORY_REASONS,
+  latestChanges,
+  type Content,
+  type ContentPin,
+} from '@relocation/db';
 import { getRelocationStatus, type RelocationStatus } from '@relocation/queue';
 import { chooseTier } from '@relocation/tiering';
 import { contentNotFound, fromDatabase, fromRedis } from '../errors.ts';
@@ -52,6 +59,13 @@ export async function readContentState(
   });
   const target = decision.kind === 'stay' ? content.content_level : decision.to;
   const settled = relocation.state === 'idle' && target === content.content_level;
+  // An idle content off its count's tier may have been demoted by the capacity sweep.
+  const demoted =
+    !settled && relocation.state === 'idle'
+      ? (await fromDatabase(() => latestChanges(deps.db, [cid]))).get(cid)
+      : undefined;
+  const byCapacity =
+    demoted?.reason === HISTORY_REASONS.capacity && demoted.level === content.content_level;
   return { content, viewCount, target, pin, relocation, settled, reason: settled ? null : why() };
 
   function why(): string {
@@ -67,6 +81,9 @@ export async function readContentState(
       case 'failed':
         return `the last move failed: ${relocation.error}; fix the cause, then \`npm run content -- requeue ${cid}\` (or POST /v1/contents/${cid}/requeue)`;
       case 'idle':
+        if (byCapacity) {
+          return `demoted from ${target} by the capacity sweep (${target} was above its high watermark, or made room for a hotter content); its next post moves it back if ${target} has room below its high watermark, else it waits for space`;
+        }
         if (pin !== null && target === pin.level) {
           return `stuck: it is pinned to ${pin.level}, it is on ${content.content_level}, and nothing is queued for it; \`npm run content -- requeue ${cid}\` (or POST /v1/contents/${cid}/requeue) queues the move`;
         }

@@ -29,3 +29,31 @@ export async function getContentHistory(
     .limit(options.limit ?? 100)
     .execute();
 }
+
+/** The latest level change of a content: why it happened and the level it went to. */
+export interface LatestChange {
+  reason: string | null;
+  level: string;
+}
+
+/** The latest history row of each of `cids` that has one (one grouped read). */
+export async function latestChanges(
+  db: Kysely<Database>,
+  cids: readonly number[],
+): Promise<Map<number, LatestChange>> {
+  if (cids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('update_history')
+    .select(['cid', 'reason', 'new_content_level'])
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('update_history')
+        .select((e) => e.fn.max('id').as('id'))
+        .where('cid', 'in', [...cids])
+        .groupBy('cid'),
+    )
+    .execute();
+  return new Map(
+    rows.map((r) => [Number(r.cid), { reason: r.reason, level: r.new_content_level }] as const),
+  );
+}
