@@ -1,5 +1,6 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { tierFilePath } from '@relocation/contract';
 import fc from 'fast-check';
 import { RelocationError, moveFile, resolveInTier } from '@relocation/relocator';
 import { validateLevels } from '@relocation/tiering';
@@ -95,6 +96,8 @@ describe('the gateway and the relocator agree', () => {
             relocatorMoves = false;
           }
           expect(relocatorMoves, `${JSON.stringify(name)}: ${res.body}`).toBe(gatewayAccepts);
+          // The join the gateway sizes files with (`registeredFileSize`) agrees too.
+          expect(tierFilePath(from, name).ok, JSON.stringify(name)).toBe(gatewayAccepts);
           if (gatewayAccepts) accepted++;
         } finally {
           await rm(from, { recursive: true, force: true });
@@ -129,8 +132,41 @@ describe('the gateway and the relocator agree', () => {
           relocatorAccepts = false;
         }
         expect(relocatorAccepts, JSON.stringify(dir)).toBe(gatewayAccepts);
+        expect(tierFilePath(dir, 'a.mp4').ok, JSON.stringify(dir)).toBe(gatewayAccepts);
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it("on the join: the relocator's resolveInTier is the contract's tierFilePath, code for rule", () => {
+    const dirs = fc.constantFrom(
+      '/srv/tiers/bronze',
+      '/srv/tiers/bronze/',
+      '/srv/../x',
+      'rel',
+      '/',
+    );
+    const codeOfRule = { 'tier-path': 'UNSAFE_PATH', 'file-name': 'UNSAFE_FILENAME' } as const;
+    fc.assert(
+      fc.property(dirs, names, (dir, name) => {
+        const joined = tierFilePath(dir, name);
+        let relocator: { path: string } | { code: string; message: string };
+        try {
+          relocator = { path: resolveInTier(dir, name) };
+        } catch (error) {
+          if (!(error instanceof RelocationError)) throw error;
+          relocator = { code: error.code, message: error.message };
+        }
+        expect(relocator).toEqual(
+          joined.ok
+            ? { path: joined.path }
+            : {
+                code: codeOfRule[joined.rule],
+                message: `${codeOfRule[joined.rule]}: ${joined.message}`,
+              },
+        );
+      }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -1,40 +1,27 @@
-import path from 'node:path';
-import { filenameProblem, tierPathKey, tierPathProblem } from '@relocation/contract';
-import { RelocationError } from './relocation-error.ts';
+import { tierDirectory, tierFilePath, type TierPathRule } from '@relocation/contract';
+import { RelocationError, type RelocationErrorCode } from './relocation-error.ts';
+
+/** The relocator's error code for each rule of `@relocation/contract` a path can break. */
+const CODE_OF_RULE: Readonly<Record<TierPathRule, RelocationErrorCode>> = {
+  'tier-path': 'UNSAFE_PATH',
+  'file-name': 'UNSAFE_FILENAME',
+};
 
 /**
  * Resolves `filename` inside the tier directory `tierDir` and proves the result is a direct child
- * of it. Throws `UNSAFE_PATH` for a tier directory that breaks the tier-path rule and
- * `UNSAFE_FILENAME` for a name that breaks the file-name rule (both from `@relocation/contract`,
- * the rules the gateway applies too); touches nothing either way.
+ * of it (`tierFilePath` of `@relocation/contract`, the join the gateway uses too). Throws
+ * `UNSAFE_PATH` for a tier directory that breaks the tier-path rule and `UNSAFE_FILENAME` for a
+ * name that breaks the file-name rule; touches nothing either way.
  */
 export function resolveInTier(tierDir: string, filename: string): string {
-  const dir = assertTierDir(tierDir);
-  const problem = filenameProblem(filename);
-  if (problem !== null) {
-    throw new RelocationError(
-      'UNSAFE_FILENAME',
-      `file name ${JSON.stringify(filename)} ${problem}; refusing to touch it under ${dir}`,
-    );
-  }
-  const resolved = path.resolve(dir, filename);
-  if (path.dirname(resolved) !== dir || path.basename(resolved) !== filename) {
-    throw new RelocationError(
-      'UNSAFE_FILENAME',
-      `file name ${JSON.stringify(filename)} resolves to ${resolved}, outside ${dir}`,
-    );
-  }
-  return resolved;
+  const found = tierFilePath(tierDir, filename);
+  if (!found.ok) throw new RelocationError(CODE_OF_RULE[found.rule], found.message);
+  return found.path;
 }
 
 /** Checks a tier directory against the tier-path rule; returns it without a trailing `/`. */
 export function assertTierDir(tierDir: string): string {
-  const problem = tierPathProblem(tierDir);
-  if (problem !== null) {
-    throw new RelocationError(
-      'UNSAFE_PATH',
-      `tier directory ${JSON.stringify(tierDir)} ${problem}`,
-    );
-  }
-  return tierPathKey(tierDir);
+  const tier = tierDirectory(tierDir);
+  if (!tier.ok) throw new RelocationError(CODE_OF_RULE[tier.rule], tier.message);
+  return tier.dir;
 }

@@ -1,6 +1,6 @@
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-import { checkTier, filenameProblem, tierPathKey, tierPathProblem } from '@relocation/contract';
+import { checkTier, filenameProblem, tierFilePath, tierPathKey } from '@relocation/contract';
 import {
   AUDIT_ACTIONS,
   assignContentLevel,
@@ -430,20 +430,17 @@ export async function refuseRemovingLevelsOfPendingMoves(
 
 /** What is at `filename` in `level`'s directory, never following a name outside it. */
 export async function inspectTierFile(level: Level, filename: string): Promise<TierFile> {
-  const problem = tierPathProblem(level.path);
-  const dir = tierPathKey(level.path);
-  const file = path.join(dir, filename);
-  const base = { level: level.name, path: file };
-  if (problem !== null) {
-    return { ...base, found: 'unreadable', detail: `tier directory ${problem}` };
-  }
-  // The name obeys the file-name rule (checked by the callers); resolving it proves it is a
+  // The name obeys the file-name rule (checked by the callers); `tierFilePath` proves it is a
   // direct child of the tier directory all the same.
-  if (filenameProblem(filename) !== null || path.dirname(path.resolve(dir, filename)) !== dir) {
-    return { ...base, found: 'unreadable', detail: 'the name would leave the tier directory' };
+  const found = tierFilePath(level.path, filename);
+  if (!found.ok) {
+    // Where the file would be, for the message only: nothing is looked up there.
+    const shown = path.join(tierPathKey(level.path), filename);
+    return { level: level.name, path: shown, found: 'unreadable', detail: found.message };
   }
+  const base = { level: level.name, path: found.path };
   try {
-    const st = await lstat(file);
+    const st = await lstat(found.path);
     if (st.isFile()) return { ...base, found: 'file', detail: null };
     const kind = st.isSymbolicLink()
       ? 'a symbolic link (never followed)'

@@ -1,6 +1,5 @@
 import { lstat } from 'node:fs/promises';
-import path from 'node:path';
-import { filenameProblem, tierPathKey, tierPathProblem } from '@relocation/contract';
+import { tierFilePath } from '@relocation/contract';
 import { chooseTier, type ChooseTierOptions, type Level } from '@relocation/tiering';
 import type { ContentCache } from './content-cache.ts';
 
@@ -129,13 +128,10 @@ function directionOf(from: Level | undefined, to: Level | undefined): PlanDirect
 
 /** Size of `filename` in `level`'s directory when it is a regular file there, else `null`. */
 async function fileBytes(level: Level | undefined, filename: string): Promise<number | null> {
-  if (level === undefined || tierPathProblem(level.path) !== null) return null;
-  if (filenameProblem(filename) !== null) return null;
-  const dir = tierPathKey(level.path);
-  // The name obeys the file-name rule; resolving it proves it stays in the tier directory too.
-  if (path.dirname(path.resolve(dir, filename)) !== dir) return null;
+  const file = level === undefined ? null : tierFilePath(level.path, filename);
+  if (!file?.ok) return null;
   try {
-    const st = await lstat(path.join(dir, filename));
+    const st = await lstat(file.path);
     return st.isFile() ? st.size : null;
   } catch {
     return null;

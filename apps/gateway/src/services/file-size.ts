@@ -1,20 +1,6 @@
 import { lstat } from 'node:fs/promises';
-import path from 'node:path';
-import { filenameProblem, tierPathKey, tierPathProblem } from '@relocation/contract';
+import { tierFilePath } from '@relocation/contract';
 import type { Level } from '@relocation/tiering';
-
-/**
- * The path of `filename` in `level`'s directory, or `null` when the tier path or the name breaks
- * its rule (`@relocation/contract`, the rules the relocator's `resolveInTier` applies) or the
- * name would resolve anywhere but directly inside the directory.
- */
-export function pathInTier(level: Level, filename: string): string | null {
-  if (tierPathProblem(level.path) !== null || filenameProblem(filename) !== null) return null;
-  const dir = tierPathKey(level.path);
-  const resolved = path.resolve(dir, filename);
-  if (path.dirname(resolved) !== dir || path.basename(resolved) !== filename) return null;
-  return resolved;
-}
 
 /**
  * Size in bytes of `filename` in the default tier of `levels` (the level with `minCount` 0) when
@@ -27,10 +13,11 @@ export async function registeredFileSize(
   filename: string,
 ): Promise<number | null> {
   const tier = levels.find((level) => level.minCount === 0);
-  const file = tier === undefined ? null : pathInTier(tier, filename);
-  if (file === null) return null;
+  // The relocator's join (`tierFilePath`): a name it would refuse to move has no size here.
+  const file = tier === undefined ? null : tierFilePath(tier.path, filename);
+  if (!file?.ok) return null;
   try {
-    const st = await lstat(file);
+    const st = await lstat(file.path);
     return st.isFile() ? st.size : null;
   } catch {
     return null;
