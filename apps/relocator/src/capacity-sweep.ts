@@ -1,4 +1,4 @@
-import { lstat } from 'node:fs/promises';
+import { tierFileSize } from '@relocation/contract';
 import {
   getContent,
   getDeploymentId,
@@ -21,7 +21,6 @@ import { tierCapacity, validateLevels, type Level } from '@relocation/tiering';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { RelocatorMetrics } from './metrics.ts';
-import { resolveInTier } from './tier-path.ts';
 
 /** Cids whose cache entries one round trip reads while the sweep ranks a tier's contents. */
 const PEEK_BATCH = 1000;
@@ -246,7 +245,7 @@ async function waitingForSpace(deps: CapacitySweepDeps, level: Level): Promise<R
     let bytes = content.size_bytes === null ? null : Number(content.size_bytes);
     if (bytes === null) {
       const at = levels.find((l) => l.name === content.content_level);
-      bytes = at ? await sizeOnTier(at, content.filename) : null;
+      bytes = at ? await tierFileSize(at.path, content.filename) : null;
     }
     if (bytes === null) continue;
     const count =
@@ -275,7 +274,7 @@ async function rankColdest(deps: CapacitySweepDeps, level: Level): Promise<Ranke
       if (entry?.pin) continue;
       let bytes = candidate.sizeBytes;
       if (bytes === null) {
-        bytes = await sizeOnTier(level, candidate.filename);
+        bytes = await tierFileSize(level.path, candidate.filename);
         if (bytes === null) continue;
         await recordContentSize(deps.db, { cid: candidate.cid, level: level.name, bytes });
       }
@@ -283,13 +282,4 @@ async function rankColdest(deps: CapacitySweepDeps, level: Level): Promise<Ranke
     }
   }
   return ranked.sort((a, b) => a.count - b.count || a.cid - b.cid);
-}
-
-async function sizeOnTier(level: Level, filename: string): Promise<number | null> {
-  try {
-    const st = await lstat(resolveInTier(level.path, filename));
-    return st.isFile() ? st.size : null;
-  } catch {
-    return null;
-  }
 }

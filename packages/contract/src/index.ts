@@ -1,6 +1,6 @@
 export { MAX_FILENAME_BYTES, TEMP_MARKER, filenameProblem } from './file-name.ts';
 export { MAX_TIER_PATH_BYTES, tierPathKey, tierPathProblem } from './tier-path.ts';
-export { tierDirectory, tierFilePath } from './tier-file-path.ts';
+export { tierDirectory, tierFilePath, tierFileSize } from './tier-file-path.ts';
 export type {
   TierDirectory,
   TierFilePath,

@@ -1,6 +1,9 @@
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { filenameProblem } from './file-name.ts';
-import { tierDirectory, tierFilePath } from './tier-file-path.ts';
+import { tierDirectory, tierFilePath, tierFileSize } from './tier-file-path.ts';
 import { tierPathProblem } from './tier-path.ts';
 
 describe('tierFilePath', () => {
@@ -65,5 +68,25 @@ describe('tierDirectory', () => {
   it('refuses what tierFilePath refuses for the directory, with the same message', () => {
     expect(tierDirectory('/data/../etc')).toEqual(tierFilePath('/data/../etc', 'a.mp4'));
     expect(tierDirectory('data')).toMatchObject({ ok: false, rule: 'tier-path' });
+  });
+});
+
+describe('tierFileSize', () => {
+  it('is the size of a regular file in the tier, else null (missing, a link, a directory, a refused name)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'tier-size-'));
+    try {
+      await writeFile(path.join(dir, 'a.mp4'), Buffer.alloc(1234));
+      await symlink(path.join(dir, 'a.mp4'), path.join(dir, 'link.mp4'));
+      await mkdir(path.join(dir, 'sub'));
+      expect(await tierFileSize(dir, 'a.mp4')).toBe(1234);
+      expect(await tierFileSize(`${dir}/`, 'a.mp4')).toBe(1234);
+      expect(await tierFileSize(dir, 'missing.mp4')).toBeNull();
+      expect(await tierFileSize(dir, 'link.mp4')).toBeNull();
+      expect(await tierFileSize(dir, 'sub')).toBeNull();
+      expect(await tierFileSize(dir, '../a.mp4')).toBeNull();
+      expect(await tierFileSize('relative/dir', 'a.mp4')).toBeNull();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { filenameProblem } from './file-name.ts';
 import { tierPathKey, tierPathProblem } from './tier-path.ts';
@@ -68,4 +69,21 @@ export function tierFilePath(tierDir: string, filename: string): TierFilePath {
 
 function refuse(rule: TierPathRule, message: string): TierPathRefusal {
   return { ok: false, rule, message };
+}
+
+/**
+ * Size in bytes of `filename` in the tier directory `tierDir` when it is a regular file there
+ * (`lstat`: a link is never followed), else `null`: a name or directory the rules refuse, no
+ * such file, not a regular file, or a directory that cannot be read. Never throws. What the
+ * gateway (registration), the plan and the relocator (capacity) all mean by "the file's size".
+ */
+export async function tierFileSize(tierDir: string, filename: string): Promise<number | null> {
+  const file = tierFilePath(tierDir, filename);
+  if (!file.ok) return null;
+  try {
+    const st = await lstat(file.path);
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
+  }
 }

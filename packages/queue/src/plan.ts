@@ -1,5 +1,4 @@
-import { lstat } from 'node:fs/promises';
-import { tierFilePath } from '@relocation/contract';
+import { tierFileSize } from '@relocation/contract';
 import { chooseTier, type ChooseTierOptions, type Level } from '@relocation/tiering';
 import type { ContentCache } from './content-cache.ts';
 
@@ -128,14 +127,7 @@ function directionOf(from: Level | undefined, to: Level | undefined): PlanDirect
 
 /** Size of `filename` in `level`'s directory when it is a regular file there, else `null`. */
 async function fileBytes(level: Level | undefined, filename: string): Promise<number | null> {
-  const file = level === undefined ? null : tierFilePath(level.path, filename);
-  if (!file?.ok) return null;
-  try {
-    const st = await lstat(file.path);
-    return st.isFile() ? st.size : null;
-  } catch {
-    return null;
-  }
+  return level === undefined ? null : tierFileSize(level.path, filename);
 }
 
 async function sizeMoves(moves: readonly PlannedMove[], locate: readonly Level[]): Promise<void> {

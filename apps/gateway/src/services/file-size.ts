@@ -1,5 +1,4 @@
-import { lstat } from 'node:fs/promises';
-import { tierFilePath } from '@relocation/contract';
+import { tierFileSize } from '@relocation/contract';
 import type { Level } from '@relocation/tiering';
 
 /**
@@ -13,13 +12,6 @@ export async function registeredFileSize(
   filename: string,
 ): Promise<number | null> {
   const tier = levels.find((level) => level.minCount === 0);
-  // The relocator's join (`tierFilePath`): a name it would refuse to move has no size here.
-  const file = tier === undefined ? null : tierFilePath(tier.path, filename);
-  if (!file?.ok) return null;
-  try {
-    const st = await lstat(file.path);
-    return st.isFile() ? st.size : null;
-  } catch {
-    return null;
-  }
+  // The relocator's join and size (`@relocation/contract`): a name it would refuse has no size.
+  return tier === undefined ? null : tierFileSize(tier.path, filename);
 }
