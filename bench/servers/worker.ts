@@ -136,8 +136,7 @@ async function drain(raw: unknown): Promise<unknown> {
           logger,
           metrics: createRelocatorMetrics(),
           options: {
-            hysteresis: 0,
-            minResidenceMs: 0,
+            tiering: {},
             verifyChecksum: false,
             copyBytesPerSecond: 0,
           },

@@ -27,6 +27,7 @@ import {
 import {
   chooseTier,
   tierCapacity,
+  type ChooseTierOptions,
   validateLevels,
   type Level,
   type TierCapacity,
@@ -74,10 +75,11 @@ export type RelocateProcessor = (
 
 /** Tuning of the processor; see the settings table in the README. */
 export interface RelocateOptions {
-  /** Views outside the current level's range before a content moves (`TIERING_HYSTERESIS`). */
-  hysteresis: number;
-  /** Milliseconds a content stays on a level after its last move (`TIERING_MIN_RESIDENCE_MS`). */
-  minResidenceMs: number;
+  /**
+   * The placement policy's settings (`TIERING_*`: hysteresis, minimum residence, flap budget),
+   * the same object the gateway, the plan and the replay decide with.
+   */
+  tiering: ChooseTierOptions;
   /** Compare sha256 of source and copy on cross-filesystem moves. */
   verifyChecksum: boolean;
   /** Bytes per second one copy may read; 0 = unlimited. */
@@ -337,7 +339,7 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
       count: viewCount,
       levels,
       current: content.content_level,
-      options: { hysteresis: deps.options.hysteresis, minResidenceMs: deps.options.minResidenceMs },
+      options: deps.options.tiering,
       now: now(),
       lastMovedAt: content.update_time.getTime(),
       pin: pin?.level ?? null,

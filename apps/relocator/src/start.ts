@@ -128,8 +128,7 @@ export async function startRelocator(
     metrics,
     ...(options.now ? { now: options.now } : {}),
     options: {
-      hysteresis: config.hysteresis,
-      minResidenceMs: config.minResidenceMs,
+      tiering: { hysteresis: config.hysteresis, minResidenceMs: config.minResidenceMs },
       verifyChecksum: config.verifyChecksum,
       copyBytesPerSecond: config.copyBytesPerSecond,
       faultRetryMaxMs: config.faultRetryMaxMs,

@@ -55,7 +55,13 @@ describe('chooseTier with a pin: the pin overrides the count', () => {
 
 describe('applyPin', () => {
   const stay: TierDecision = { kind: 'stay', level: 'bronze', reason: 'on-target' };
-  const wait: TierDecision = { kind: 'wait', from: 'bronze', to: 'silver', allowedAt: 10 };
+  const wait: TierDecision = {
+    kind: 'wait',
+    from: 'bronze',
+    to: 'silver',
+    allowedAt: 10,
+    rule: 'residence',
+  };
 
   it('returns the decision unchanged without a pin', () => {
     expect(applyPin(stay, null, 'bronze', LEVELS)).toBe(stay);

@@ -195,6 +195,7 @@ describe('chooseTier with a minimum residence', () => {
         from: 'silver',
         to: 'gold',
         allowedAt,
+        rule: 'residence',
       });
     },
   );
@@ -217,6 +218,7 @@ describe('chooseTier with a minimum residence', () => {
       from: 'silver',
       to: 'bronze',
       allowedAt,
+      rule: 'residence',
     });
   });
 
@@ -240,6 +242,7 @@ describe('chooseTier with a minimum residence', () => {
       from: 'silver',
       to: 'gold',
       allowedAt,
+      rule: 'residence',
     });
   });
 

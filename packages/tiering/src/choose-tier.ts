@@ -1,15 +1,48 @@
 import type { Level } from './level.ts';
 
 /**
- * Optional damping of tier changes; both default to 0, which gives the 2018 seed's behaviour exactly.
+ * A flap budget: a content changes tier at most `moves` times in any `windowMs`; past it, it
+ * stays on the higher of the tiers it has been moving between (its last allowed move in a
+ * window is a promotion) until the window lets it move again.
+ */
+export interface FlapBudget {
+  readonly moves: number;
+  readonly windowMs: number;
+}
+
+/**
+ * The flap budget in force unless configured otherwise (`TIERING_FLAP_BUDGET=4/1h`): a content
+ * that becomes popular moves up once and, cooling down, once back; 4 moves an hour leave room
+ * for a real up-down-up, while a count hovering at a boundary copies its file at most 4 times an
+ * hour instead of on every post.
+ */
+export const DEFAULT_FLAP_BUDGET: FlapBudget = Object.freeze({ moves: 4, windowMs: 3_600_000 });
+
+/**
+ * Damping of tier changes. Hysteresis and residence default to 0 (the 2018 seed's behaviour);
+ * the flap budget applies only where the caller passes it with the content's recent moves.
  *
  * `hysteresis` is in views: a content leaves its level only when the count is more than
- * `hysteresis` views outside that level's range. `minResidenceMs` is the minimum time in
- * milliseconds a content stays on a level after its last move.
+ * `hysteresis` views outside that level's range; `hysteresisPercent` gives it instead as a
+ * percentage of the boundary being crossed (the level's `maxCount + 1` going up, its `minCount`
+ * going down; rounded up to whole views). `minResidenceMs` is the minimum time in milliseconds
+ * a content stays on a level after its last move; `minResidenceByLevel` overrides it for the
+ * levels it names (the level being left).
  */
 export interface ChooseTierOptions {
   readonly hysteresis?: number;
+  readonly hysteresisPercent?: number;
   readonly minResidenceMs?: number;
+  readonly minResidenceByLevel?: Readonly<Record<string, number>>;
+  readonly flapBudget?: FlapBudget | null;
+}
+
+/** A level change of the content (from its history), for the flap budget. */
+export interface RecentMove {
+  /** Epoch milliseconds. */
+  readonly at: number;
+  readonly from: string;
+  readonly to: string;
 }
 
 /**
@@ -32,6 +65,12 @@ export interface ChooseTierInput {
    * ignored (the count decides).
    */
   readonly pin?: string | null;
+  /**
+   * The content's level changes, at least those within the flap budget's window (older ones are
+   * ignored). Absent or `null`: not known here, and the flap budget is not applied (the gateway's
+   * hot path; the relocator, which commits moves, applies it from MySQL's history).
+   */
+  readonly recentMoves?: readonly RecentMove[] | null;
 }
 
 /**
@@ -58,12 +97,16 @@ export interface MoveDecision {
   readonly reason: 'promote' | 'demote' | 'unknown-current' | 'pinned';
 }
 
-/** The content should move but its minimum residence has not elapsed; retry at `allowedAt` (epoch ms). */
+/**
+ * The content should move but the policy holds it until `allowedAt` (epoch ms): its minimum
+ * residence has not elapsed (`residence`), or its flap budget is spent (`flap-budget`).
+ */
 export interface WaitDecision {
   readonly kind: 'wait';
   readonly from: string;
   readonly to: string;
   readonly allowedAt: number;
+  readonly rule: 'residence' | 'flap-budget';
 }
 
 /** What to do with a content given its view count: stay, move, or wait before moving. */
@@ -129,9 +172,10 @@ export function applyPin(
 
 function decideByCount(input: ChooseTierInput): TierDecision {
   const { count, levels, current, now, lastMovedAt } = input;
-  const hysteresis = input.options?.hysteresis ?? 0;
-  const minResidenceMs = input.options?.minResidenceMs ?? 0;
-  assertNonNegative('options.hysteresis', hysteresis);
+  const options = input.options ?? {};
+  const minResidenceMs = options.minResidenceMs ?? 0;
+  assertNonNegative('options.hysteresis', options.hysteresis ?? 0);
+  assertNonNegative('options.hysteresisPercent', options.hysteresisPercent ?? 0);
   assertNonNegative('options.minResidenceMs', minResidenceMs);
   if (now !== undefined) assertFinite('now', now);
   const movedAt = lastMovedAt ?? null;
@@ -143,23 +187,99 @@ function decideByCount(input: ChooseTierInput): TierDecision {
     return { kind: 'move', from: current, to: target.name, reason: 'unknown-current' };
   }
   if (from.name === target.name) return { kind: 'stay', level: from.name, reason: 'on-target' };
-  if (withinBand(from, count, hysteresis)) {
+  const up = target.minCount > from.minCount;
+  if (withinBand(from, count, options)) {
     return { kind: 'stay', level: from.name, reason: 'within-hysteresis' };
   }
 
-  if (minResidenceMs > 0 && movedAt !== null && now !== undefined) {
-    const allowedAt = movedAt + minResidenceMs;
-    if (now < allowedAt) return { kind: 'wait', from: from.name, to: target.name, allowedAt };
+  const residenceMs = options.minResidenceByLevel?.[from.name] ?? minResidenceMs;
+  assertNonNegative(`options.minResidenceByLevel.${from.name}`, residenceMs);
+  if (residenceMs > 0 && movedAt !== null && now !== undefined) {
+    const allowedAt = movedAt + residenceMs;
+    if (now < allowedAt) {
+      return { kind: 'wait', from: from.name, to: target.name, allowedAt, rule: 'residence' };
+    }
   }
-  const reason = target.minCount > from.minCount ? 'promote' : 'demote';
-  return { kind: 'move', from: from.name, to: target.name, reason };
+  const budget = options.flapBudget ?? null;
+  if (budget !== null && input.recentMoves && now !== undefined) {
+    const allowedAt = budgetAllows(budget, input.recentMoves, now, up);
+    if (allowedAt !== null) {
+      return { kind: 'wait', from: from.name, to: target.name, allowedAt, rule: 'flap-budget' };
+    }
+  }
+  return { kind: 'move', from: from.name, to: target.name, reason: up ? 'promote' : 'demote' };
 }
 
-function withinBand(level: Level, count: number, hysteresis: number): boolean {
+/**
+ * `null` when the flap budget lets a move in direction `up` happen at `now`, else the epoch ms
+ * at which the window will let it. A content that has not moved within the window may always
+ * move; otherwise a promotion needs fewer than `moves` moves in the window and a demotion fewer
+ * than `moves - 1`, so that the last move a window allows is a promotion: a content flapping
+ * between two tiers comes to rest on the higher one.
+ */
+export function budgetAllows(
+  budget: FlapBudget,
+  recentMoves: readonly RecentMove[],
+  now: number,
+  up: boolean,
+): number | null {
+  assertBudget(budget);
+  const since = now - budget.windowMs;
+  const times = recentMoves
+    .map((m) => m.at)
+    .filter((at) => at > since && at <= now)
+    .sort((a, b) => a - b);
+  const used = times.length;
+  const mostAllowed = up ? budget.moves - 1 : Math.max(0, budget.moves - 2);
+  if (used === 0 || used <= mostAllowed) return null;
+  // The move is allowed once only `mostAllowed` moves remain in the window.
+  const leaving = times[used - mostAllowed - 1] ?? now;
+  return leaving + budget.windowMs;
+}
+
+/** Moves of `recentMoves` within the budget's window ending at `now`. */
+export function movesInWindow(
+  budget: FlapBudget,
+  recentMoves: readonly RecentMove[],
+  now: number,
+): number {
+  const since = now - budget.windowMs;
+  return recentMoves.filter((m) => m.at > since && m.at <= now).length;
+}
+
+/**
+ * The hysteresis band of `level` at one edge, in views: `hysteresis`, or `hysteresisPercent` of
+ * the boundary at that edge (`maxCount + 1` above, `minCount` below), rounded up.
+ */
+export function hysteresisBand(
+  level: Level,
+  edge: 'min' | 'max',
+  options: ChooseTierOptions,
+): number {
+  const percent = options.hysteresisPercent ?? 0;
+  if (percent > 0) {
+    const boundary = edge === 'max' ? (level.maxCount ?? level.minCount) + 1 : level.minCount;
+    return Math.ceil((boundary * percent) / 100);
+  }
+  return options.hysteresis ?? 0;
+}
+
+function withinBand(level: Level, count: number, options: ChooseTierOptions): boolean {
   return (
-    count >= level.minCount - hysteresis &&
-    (level.maxCount === null || count <= level.maxCount + hysteresis)
+    count >= level.minCount - hysteresisBand(level, 'min', options) &&
+    (level.maxCount === null || count <= level.maxCount + hysteresisBand(level, 'max', options))
   );
+}
+
+function assertBudget(budget: FlapBudget): void {
+  if (!Number.isSafeInteger(budget.moves) || budget.moves < 1) {
+    throw new RangeError(
+      `flapBudget.moves must be a whole number >= 1, got ${String(budget.moves)}`,
+    );
+  }
+  if (!Number.isFinite(budget.windowMs) || budget.windowMs <= 0) {
+    throw new RangeError(`flapBudget.windowMs must be > 0, got ${String(budget.windowMs)}`);
+  }
 }
 
 function assertCount(count: number): void {
