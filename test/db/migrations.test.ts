@@ -58,6 +58,7 @@ describe('migrations', () => {
       '0012-history-reason',
       '0013-create-tier-usage',
       '0014-create-tier-reservation',
+      '0015-history-decision',
     ]) {
       await MIGRATIONS[name]?.up(t.db);
     }

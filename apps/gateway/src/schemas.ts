@@ -193,10 +193,12 @@ export const contentResponse = z
 /** Where a content's relocation stands. */
 export const relocationResponse = z
   .object({
-    state: z.enum(['idle', 'queued', 'active', 'waiting', 'waiting-for-space', 'failed']).meta({
-      description:
-        '`waiting`: the move is delayed by a storage fault (a full, read-only, missing or failing tier disk) and tries again at `hold.retryAt`; it never fails for it. `waiting-for-space`: its target tier would go above its high watermark (`hold.code` `TIER_AT_HIGH_WATERMARK`); it tries again at `hold.retryAt` and moves once demotions or other moves free space',
-    }),
+    state: z
+      .enum(['idle', 'queued', 'active', 'waiting', 'waiting-for-space', 'held', 'failed'])
+      .meta({
+        description:
+          '`waiting`: the move is delayed by a storage fault (a full, read-only, missing or failing tier disk) and tries again at `hold.retryAt`; it never fails for it. `waiting-for-space`: its target tier would go above its high watermark (`hold.code` `TIER_AT_HIGH_WATERMARK`); it tries again at `hold.retryAt` and moves once demotions or other moves free space. `held`: the placement policy holds it back until `hold.retryAt` (`hold.code` `HELD_BY_RESIDENCE`: the minimum residence on its level; `HELD_BY_FLAP_BUDGET`: it changed tier as often as the flap budget allows in its window)',
+      }),
     jobId: z.string().nullable(),
     target: z.string().nullable(),
     error: z

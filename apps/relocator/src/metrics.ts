@@ -42,6 +42,8 @@ export interface RelocatorMetrics {
   readonly tierHighWatermarkBytes: Gauge<'level'>;
   /** Demotions the capacity sweep queued, by the tier they leave. */
   readonly capacityDemotions: Counter<'level'>;
+  /** Moves the placement policy held back, by rule (`residence`, `flap-budget`). */
+  readonly policyHolds: Counter<'rule'>;
 }
 
 /** One tier's usage and limits as the metrics show them. */
@@ -143,6 +145,12 @@ export function createRelocatorMetrics(): RelocatorMetrics {
       name: 'relocator_tier_high_watermark_bytes',
       help: 'Bytes above which a tier takes no more moves and its coldest contents are demoted',
       labelNames: ['level'] as const,
+      registers: [registry],
+    }),
+    policyHolds: new Counter({
+      name: 'relocator_policy_holds_total',
+      help: 'Moves the placement policy held back (delayed until allowed), by rule: residence or flap-budget',
+      labelNames: ['rule'] as const,
       registers: [registry],
     }),
     capacityDemotions: new Counter({

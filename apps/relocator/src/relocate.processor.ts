@@ -7,6 +7,7 @@ import {
   getContentPin,
   HISTORY_REASONS,
   listLevels,
+  recentMoves,
   releaseTierSpace,
   reserveTierSpace,
   type Content,
@@ -15,6 +16,7 @@ import {
 } from '@relocation/db';
 import {
   CAPACITY_HOLD_CODE,
+  POLICY_HOLD_CODES,
   relocationJobDataSchema,
   type ContentCache,
   type MoveHold,
@@ -26,8 +28,12 @@ import {
 } from '@relocation/queue';
 import {
   chooseTier,
+  explainMove,
+  movesInWindow,
   tierCapacity,
+  type ChooseTierInput,
   type ChooseTierOptions,
+  type MoveExplanation,
   validateLevels,
   type Level,
   type TierCapacity,
@@ -118,6 +124,12 @@ interface PlannedMove {
   viewCount: number;
   /** What triggered it (its history row's reason); a post's count when absent. */
   reason?: HistoryReason | undefined;
+  /** The decision's inputs, for the history row. */
+  decision?: MoveExplanation | object | null;
+  /** Version of the level table decided with. */
+  levelsVersion?: number | null;
+  /** Request id of the post behind it. */
+  requestId?: string | null;
 }
 
 /** A move this job made or completed, before it becomes the job's result. */
@@ -335,22 +347,58 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
         signal,
       );
     }
-    const decision = chooseTier({
+    const tiering = deps.options.tiering;
+    let input: ChooseTierInput = {
       count: viewCount,
       levels,
       current: content.content_level,
-      options: deps.options.tiering,
+      options: tiering,
       now: now(),
       lastMovedAt: content.update_time.getTime(),
       pin: pin?.level ?? null,
-    });
+    };
+    let decision = chooseTier(input);
+    // The flap budget needs the content's recent moves (MySQL's history): read only when the
+    // count calls for a move the budget could hold.
+    const budget = tiering.flapBudget ?? null;
+    if (decision.kind === 'move' && budget !== null && decision.reason !== 'pinned') {
+      const since = new Date((input.now ?? now()) - budget.windowMs);
+      input = { ...input, recentMoves: await recentMoves(deps.db, cid, since) };
+      decision = chooseTier(input);
+    }
 
     switch (decision.kind) {
       case 'wait': {
         if (!token) throw new Error('cannot delay a job without its lock token');
+        const at = input.now ?? now();
+        const until = new Date(decision.allowedAt).toISOString();
+        const code = POLICY_HOLD_CODES[decision.rule];
+        let message: string;
+        if (decision.rule === 'flap-budget' && budget !== null) {
+          const used = movesInWindow(budget, input.recentMoves ?? [], at);
+          message =
+            `it changed tier ${used} times in the last ${durationText(budget.windowMs)} (flap budget: ` +
+            `${budget.moves} per ${durationText(budget.windowMs)}, the last one a promotion); it stays on ` +
+            `${decision.from} and may move to ${decision.to} at ${until}`;
+        } else {
+          message = `it stays on ${decision.from} for its minimum residence; it may move to ${decision.to} at ${until}`;
+        }
+        await deps.cache.setHold(cid, {
+          code,
+          message,
+          level: decision.from,
+          since: start.hold?.code === code ? start.hold.since : at,
+          retryAt: decision.allowedAt,
+        });
+        deps.metrics?.policyHolds.inc({ rule: decision.rule });
         log.info(
-          { from: decision.from, to: decision.to, allowedAt: decision.allowedAt },
-          'relocation waits for the minimum residence',
+          {
+            from: decision.from,
+            to: decision.to,
+            allowedAt: decision.allowedAt,
+            rule: decision.rule,
+          },
+          `relocation held by the placement policy: ${message}`,
         );
         await job.moveToDelayed(decision.allowedAt, token);
         throw new DelayedError(`cid ${cid} stays on ${decision.from} until ${decision.allowedAt}`);
@@ -383,6 +431,9 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
             filename: content.filename,
             viewCount,
             reason: pin !== null && pin.level === decision.to ? HISTORY_REASONS.pin : undefined,
+            decision: explainMove(input, decision.to),
+            levelsVersion: start.levelsVersion,
+            requestId: job.data.requestId ?? null,
           },
           levels,
           job,
@@ -438,6 +489,11 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
         filename: content.filename,
         viewCount,
         reason: HISTORY_REASONS.capacity,
+        decision: {
+          count: viewCount,
+          boundary: null,
+          capacity: { level: from.name, ...tierCapacity(from) },
+        },
       },
       levels,
       job,
@@ -694,6 +750,9 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
       bytes: figures.bytes,
       durationMs: figures.durationMs,
       reason: reason ?? HISTORY_REASONS.post,
+      decision: move.decision ?? null,
+      levelsVersion: move.levelsVersion ?? null,
+      requestId: move.requestId ?? null,
       releaseReservation: capacity !== null,
     });
     switch (commit.kind) {
@@ -804,4 +863,12 @@ function asPermanent(error: unknown): UnrecoverableError | null {
     return new PermanentJobError('FS_DENIED', message, { cause: error });
   }
   return null;
+}
+
+/** A duration for a person: `1h`, `30m`, `45s`, `250ms`. */
+function durationText(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
 }

@@ -28,7 +28,12 @@ export {
   setContentPin,
 } from './queries/pins.ts';
 export type { ContentPin, NewPin, SetPinResult } from './queries/pins.ts';
-export { getContentHistory, HISTORY_REASONS, latestChanges } from './queries/history.ts';
+export {
+  getContentHistory,
+  HISTORY_REASONS,
+  latestChanges,
+  recentMoves,
+} from './queries/history.ts';
 export type { HistoryReason, LatestChange } from './queries/history.ts';
 export {
   adjustTierUsage,

@@ -48,6 +48,12 @@ export interface UpdateHistoryTable {
   duration_ms: number | null;
   /** What triggered the change (`HISTORY_REASONS`); NULL on rows older than the column. */
   reason: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON of the decision's inputs (count, boundary crossed, policy in force); NULL on old rows. */
+  decision: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Version of the level table the decision was made with; NULL when unknown. */
+  levels_version: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Request id of the post whose count the move acted on; NULL when none (admin, capacity). */
+  request_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /**

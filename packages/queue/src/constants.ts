@@ -24,3 +24,18 @@ export function dedupId(cid: number): string {
  * a move as `waiting-for-space`; every other hold is a storage fault (`waiting`).
  */
 export const CAPACITY_HOLD_CODE = 'TIER_AT_HIGH_WATERMARK';
+
+/**
+ * Hold codes of a move the placement policy holds back (not a fault, not a full tier): its
+ * minimum residence has not elapsed, or its flap budget is spent. `GET /v1/contents/:cid` shows
+ * such a move as `held`, with the time it may move.
+ */
+export const POLICY_HOLD_CODES = Object.freeze({
+  residence: 'HELD_BY_RESIDENCE',
+  'flap-budget': 'HELD_BY_FLAP_BUDGET',
+} as const);
+
+/** True for a hold code of {@link POLICY_HOLD_CODES}. */
+export function isPolicyHold(code: string): boolean {
+  return Object.values(POLICY_HOLD_CODES).includes(code as never);
+}

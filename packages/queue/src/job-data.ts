@@ -28,6 +28,8 @@ export const relocationJobDataSchema = z.object({
    * count says); absent for a post's job (the latest count or the pin decides).
    */
   reason: z.literal('capacity').optional(),
+  /** Request id of the post whose count asked for the move (its history row records it). */
+  requestId: z.string().min(1).max(128).optional(),
 });
 
 /** A relocation job's payload. */

@@ -1,13 +1,13 @@
 import type { RelocationQueue } from './enqueue.ts';
 import type { ContentCache, MoveHold } from './content-cache.ts';
-import { CAPACITY_HOLD_CODE, dedupId } from './constants.ts';
+import { CAPACITY_HOLD_CODE, dedupId, isPolicyHold } from './constants.ts';
 
 /** Where a cid's relocation stands. */
 export type RelocationStatus =
   | { state: 'idle'; jobId: string | null }
   | { state: 'queued' | 'active'; jobId: string; target: string | null }
   | {
-      state: 'waiting' | 'waiting-for-space';
+      state: 'waiting' | 'waiting-for-space' | 'held';
       jobId: string;
       target: string | null;
       hold: MoveHold;
@@ -17,7 +17,8 @@ export type RelocationStatus =
 /**
  * Reads a cid's relocation state from BullMQ: the job holding the cid's deduplication key
  * (waiting, delayed or active; a delayed job with a hold on the cid is `waiting` out a storage
- * fault, or `waiting-for-space` below its target tier's high watermark), else the last job that ran for it if it failed, else idle.
+ * fault, `waiting-for-space` below its target tier's high watermark, or `held` by the placement
+ * policy), else the last job that ran for it if it failed, else idle.
  */
 export async function getRelocationStatus(
   queue: RelocationQueue,
@@ -35,7 +36,13 @@ export async function getRelocationStatus(
       const target = job.data.target ?? null;
       if (state === 'active') return { state: 'active', jobId: pendingId, target };
       if (state === 'delayed' && cached?.hold) {
-        const waiting = cached.hold.code === CAPACITY_HOLD_CODE ? 'waiting-for-space' : 'waiting';
+        const code = cached.hold.code;
+        const waiting =
+          code === CAPACITY_HOLD_CODE
+            ? 'waiting-for-space'
+            : isPolicyHold(code)
+              ? 'held'
+              : 'waiting';
         return { state: waiting, jobId: pendingId, target, hold: cached.hold };
       }
       if (

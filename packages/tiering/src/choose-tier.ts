@@ -299,3 +299,86 @@ function assertFinite(name: string, value: number): void {
     throw new RangeError(`${name} must be a finite epoch-milliseconds value, got ${String(value)}`);
   }
 }
+
+/** The edge of the level a content left that its count crossed, with the band in force. */
+export interface CrossedBoundary {
+  /** The level left. */
+  readonly level: string;
+  /** `max` going up, `min` going down. */
+  readonly edge: 'min' | 'max';
+  /** The level's `maxCount` or `minCount`. */
+  readonly count: number;
+  /** The hysteresis band at that edge, in views. */
+  readonly band: number;
+  /** The first count that moves the content across it (`count ± band ± 1`). */
+  readonly threshold: number;
+}
+
+/** Why a content moves, as its history row records it. */
+export interface MoveExplanation {
+  /** The count that decided. */
+  readonly count: number;
+  /** `null` when no edge was crossed: a pin decided, or the current level is unknown. */
+  readonly boundary: CrossedBoundary | null;
+  /** The policy in force: hysteresis, the residence of the level left, the flap budget's state. */
+  readonly policy: {
+    readonly hysteresis: number;
+    readonly hysteresisPercent: number;
+    readonly minResidenceMs: number;
+    readonly flapBudget: {
+      readonly moves: number;
+      readonly windowMs: number;
+      /** Moves already made in the window when this one was decided. */
+      readonly used: number | null;
+    } | null;
+  };
+}
+
+/**
+ * The inputs of the decision to move a content from `input.current` to `to`, for its history
+ * row (and the plan): the count, the boundary crossed with its band, and the policy in force.
+ */
+export function explainMove(input: ChooseTierInput, to: string): MoveExplanation {
+  const options = input.options ?? {};
+  const from = input.levels.find((level) => level.name === input.current);
+  const target = input.levels.find((level) => level.name === to);
+  const pinned = input.pin !== null && input.pin !== undefined && input.pin === to;
+  let boundary: CrossedBoundary | null = null;
+  if (from !== undefined && target !== undefined && !pinned && from.name !== target.name) {
+    const up = target.minCount > from.minCount;
+    const edge = up ? 'max' : 'min';
+    const count = up ? (from.maxCount ?? from.minCount) : from.minCount;
+    const band = hysteresisBand(from, edge, options);
+    boundary = {
+      level: from.name,
+      edge,
+      count,
+      band,
+      threshold: up ? count + band + 1 : count - band - 1,
+    };
+  }
+  const budget = options.flapBudget ?? null;
+  return {
+    count: input.count,
+    boundary,
+    policy: {
+      hysteresis: options.hysteresis ?? 0,
+      hysteresisPercent: options.hysteresisPercent ?? 0,
+      minResidenceMs:
+        (from ? options.minResidenceByLevel?.[from.name] : undefined) ??
+        options.minResidenceMs ??
+        0,
+      flapBudget:
+        budget === null
+          ? null
+          : {
+              moves: budget.moves,
+              windowMs: budget.windowMs,
+              used:
+                input.recentMoves && input.now !== undefined
+                  ? movesInWindow(budget, input.recentMoves, input.now)
+                  : null,
+            },
+    },
+  };
+}

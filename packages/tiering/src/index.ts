@@ -10,11 +10,24 @@ export type { LevelRule, LevelRuleViolation } from './level-rule.ts';
 export { InvalidLevelsError } from './invalid-levels-error.ts';
 export { assertValidLevels, validateLevels } from './validate-levels.ts';
 export type { ValidationResult } from './validate-levels.ts';
-export { applyPin, chooseTier, targetLevel } from './choose-tier.ts';
+export {
+  applyPin,
+  budgetAllows,
+  chooseTier,
+  DEFAULT_FLAP_BUDGET,
+  explainMove,
+  hysteresisBand,
+  movesInWindow,
+  targetLevel,
+} from './choose-tier.ts';
 export type {
   ChooseTierInput,
   ChooseTierOptions,
+  CrossedBoundary,
+  FlapBudget,
   MoveDecision,
+  MoveExplanation,
+  RecentMove,
   StayDecision,
   TierDecision,
   WaitDecision,

@@ -108,7 +108,9 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
           target: relocation.state === 'idle' ? null : relocation.target,
           error: relocation.state === 'failed' ? relocation.error : null,
           hold:
-            relocation.state === 'waiting' || relocation.state === 'waiting-for-space'
+            relocation.state === 'waiting' ||
+            relocation.state === 'waiting-for-space' ||
+            relocation.state === 'held'
               ? {
                   code: relocation.hold.code,
                   message: relocation.hold.message,

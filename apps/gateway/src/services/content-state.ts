@@ -78,6 +78,8 @@ export async function readContentState(
         return `the move to ${relocation.target ?? target} waits for a storage fault to clear: ${relocation.hold.message}`;
       case 'waiting-for-space':
         return `the move to ${relocation.target ?? target} waits for space: ${relocation.hold.message}`;
+      case 'held':
+        return `the placement policy holds the move to ${relocation.target ?? target}: ${relocation.hold.message}`;
       case 'failed':
         return `the last move failed: ${relocation.error}; fix the cause, then \`npm run content -- requeue ${cid}\` (or POST /v1/contents/${cid}/requeue)`;
       case 'idle':

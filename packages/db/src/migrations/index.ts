@@ -13,6 +13,7 @@ import * as contentsSize from './0011-contents-size.ts';
 import * as historyReason from './0012-history-reason.ts';
 import * as createTierUsage from './0013-create-tier-usage.ts';
 import * as createTierReservation from './0014-create-tier-reservation.ts';
+import * as historyDecision from './0015-history-decision.ts';
 
 /**
  * Every migration, by name; names sort in the order they run.
@@ -33,4 +34,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0012-history-reason': historyReason,
   '0013-create-tier-usage': createTierUsage,
   '0014-create-tier-reservation': createTierReservation,
+  '0015-history-decision': historyDecision,
 });

@@ -16,6 +16,12 @@ export interface RelocationCommit {
   durationMs: number | null;
   /** What triggered the move (history `reason`); defaults to `post`. */
   reason?: HistoryReason;
+  /** The decision's inputs (stored as JSON in the history row's `decision`). */
+  decision?: object | null;
+  /** Version of the level table the decision was made with. */
+  levelsVersion?: number | null;
+  /** Request id of the post whose count the move acted on. */
+  requestId?: string | null;
   /** Delete the cid's tier-space reservation in the same transaction (the move reserved one). */
   releaseReservation?: boolean;
   /** Time of the change; defaults to now. */
@@ -86,6 +92,9 @@ export async function commitRelocation(
         bytes: move.bytes,
         duration_ms: move.durationMs,
         reason: move.reason ?? HISTORY_REASONS.post,
+        decision: move.decision ? JSON.stringify(move.decision) : null,
+        levels_version: move.levelsVersion ?? null,
+        request_id: move.requestId ?? null,
       })
       .executeTakeFirstOrThrow();
     return { kind: 'committed', historyId: Number(inserted.insertId), updatedAt: now };

@@ -57,3 +57,23 @@ export async function latestChanges(
     rows.map((r) => [Number(r.cid), { reason: r.reason, level: r.new_content_level }] as const),
   );
 }
+
+/** A content's level changes since `since` (oldest first), for the flap budget. */
+export async function recentMoves(
+  db: Kysely<Database>,
+  cid: number,
+  since: Date,
+): Promise<{ at: number; from: string; to: string }[]> {
+  const rows = await db
+    .selectFrom('update_history')
+    .select(['new_updated_date', 'old_content_level', 'new_content_level'])
+    .where('cid', '=', cid)
+    .where('new_updated_date', '>', since)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({
+    at: r.new_updated_date.getTime(),
+    from: r.old_content_level,
+    to: r.new_content_level,
+  }));
+}
