@@ -479,6 +479,17 @@ export const historyItem = z
       .meta({
         description: `What triggered the change: ${HISTORY_REASON_LIST} (a post's count, an operator's pin, a tier above its high watermark, a level an operator recorded by hand); null for rows written before reasons were recorded`,
       }),
+    decision: z.record(z.string(), z.unknown()).nullable().meta({
+      description:
+        "The decision's inputs: `count` (the count that decided), `boundary` (the edge of the level left that the count crossed: `level`, `edge` min|max, `count`, the hysteresis `band` in views and the `threshold` count that moves; null when a pin decided), `policy` (hysteresis, hysteresisPercent, the minimum residence of the level left, the flap budget with the moves `used` in its window), or `capacity` for a capacity demotion; null for rows written by hand or before decisions were recorded",
+    }),
+    levelsVersion: z.int().nullable().meta({
+      description: 'Version of the level table the decision was made with; null when unknown',
+    }),
+    requestId: z.string().nullable().meta({
+      description:
+        "Request id of the post whose count the move acted on (the gateway's `x-request-id`); null for moves no post asked for",
+    }),
   })
   .meta({ id: 'HistoryItem' });
 

@@ -20,6 +20,17 @@ function toIso(value: Date | string): string {
   return (value instanceof Date ? value : new Date(value)).toISOString();
 }
 
+/** A history row's `decision` JSON as an object (`null` when absent or unreadable). */
+function parseDecision(json: string | null): Record<string, unknown> | null {
+  if (json === null) return null;
+  try {
+    const value: unknown = JSON.parse(json);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
 function contentBody(content: Content, viewCount: number) {
   return {
     cid: Number(content.cid),
@@ -165,7 +176,7 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
       schema: {
         summary: "Read a content's level changes",
         description:
-          'Its `update_history` rows, newest first, each with what triggered it (`reason`); page with `limit` and `before`.',
+          'Its `update_history` rows, newest first, each with what triggered it (`reason`), the inputs of the decision (`decision`: count, boundary crossed, policy in force), the level table version and the request id of the post behind it; page with `limit` and `before`.',
         tags: ['contents'],
         params: cidParams,
         querystring: historyQuery,
@@ -199,6 +210,9 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
           bytes: row.bytes === null ? null : Number(row.bytes),
           durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
           reason: row.reason,
+          decision: parseDecision(row.decision),
+          levelsVersion: row.levels_version === null ? null : Number(row.levels_version),
+          requestId: row.request_id,
         })),
       };
     },
