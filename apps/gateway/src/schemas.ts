@@ -254,6 +254,20 @@ export const contentStateResponse = contentResponse
       description:
         'Why it is not settled, and what to do when nothing will settle it by itself (stuck); null when settled',
     }),
+    heldBy: z
+      .object({
+        rule: z.enum(['hysteresis', 'residence', 'flap-budget']),
+        message: z.string(),
+        until: z.iso.datetime().nullable().meta({
+          description:
+            'When the held move may happen; null for hysteresis (it waits for the count)',
+        }),
+      })
+      .nullable()
+      .meta({
+        description:
+          'The placement-policy rule keeping the content off the tier its count calls for: `hysteresis` (the count is past the boundary but within the band; nothing is queued), `residence` (minimum time on its level) or `flap-budget` (it changed tier as often as the budget allows in its window); null when none does',
+      }),
   })
   .meta({ id: 'ContentState' });
 

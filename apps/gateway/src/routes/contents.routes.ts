@@ -113,6 +113,14 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
         pin: state.pin === null ? null : pinBodyOf(state.pin),
         settled: state.settled,
         reason: state.reason,
+        heldBy:
+          state.heldBy === null
+            ? null
+            : {
+                rule: state.heldBy.rule,
+                message: state.heldBy.message,
+                until: state.heldBy.until === null ? null : toIso(new Date(state.heldBy.until)),
+              },
         relocation: {
           state: relocation.state,
           jobId: relocation.jobId,

@@ -6,8 +6,8 @@ import {
   type Content,
   type ContentPin,
 } from '@relocation/db';
-import { getRelocationStatus, type RelocationStatus } from '@relocation/queue';
-import { chooseTier } from '@relocation/tiering';
+import { getRelocationStatus, POLICY_HOLD_CODES, type RelocationStatus } from '@relocation/queue';
+import { chooseTier, explainMove, targetLevel } from '@relocation/tiering';
 import { contentNotFound, fromDatabase, fromRedis } from '../errors.ts';
 import { fromQueue } from './backends.ts';
 import type { PostViewsDeps } from './post-views.ts';
@@ -29,6 +29,20 @@ export interface ContentState {
   settled: boolean;
   /** Why it is not settled (and what to do when nothing will settle it); null when settled. */
   reason: string | null;
+  /**
+   * The placement-policy rule keeping it off the tier its count calls for, if one does:
+   * `hysteresis` (its count is past the boundary but within the band; no move is queued),
+   * `residence` or `flap-budget` (its move is held until `until`).
+   */
+  heldBy: PolicyHold | null;
+}
+
+/** A placement-policy rule that keeps a content where it is. */
+export interface PolicyHold {
+  rule: 'hysteresis' | 'residence' | 'flap-budget';
+  message: string;
+  /** Epoch ms when the held move may happen; null for hysteresis (it waits for the count). */
+  until: number | null;
 }
 
 /**
@@ -50,15 +64,17 @@ export async function readContentState(
   );
   const viewCount = cached?.count ?? Number(content.view_count);
   const { levels } = await deps.levels.latest();
+  const tieringOptions = deps.tiering;
   const decision = chooseTier({
     count: viewCount,
     levels,
     current: content.content_level,
-    options: { hysteresis: deps.hysteresis },
+    options: tieringOptions,
     pin: pin?.level ?? null,
   });
   const target = decision.kind === 'stay' ? content.content_level : decision.to;
   const settled = relocation.state === 'idle' && target === content.content_level;
+  const heldBy = policyHold();
   // An idle content off its count's tier may have been demoted by the capacity sweep.
   const demoted =
     !settled && relocation.state === 'idle'
@@ -66,7 +82,38 @@ export async function readContentState(
       : undefined;
   const byCapacity =
     demoted?.reason === HISTORY_REASONS.capacity && demoted.level === content.content_level;
-  return { content, viewCount, target, pin, relocation, settled, reason: settled ? null : why() };
+  return {
+    content,
+    viewCount,
+    target,
+    pin,
+    relocation,
+    settled,
+    reason: settled ? null : why(),
+    heldBy,
+  };
+
+  function policyHold(): PolicyHold | null {
+    if (relocation.state === 'held') {
+      const rule =
+        relocation.hold.code === POLICY_HOLD_CODES.residence ? 'residence' : 'flap-budget';
+      return { rule, message: relocation.hold.message, until: relocation.hold.retryAt };
+    }
+    if (decision.kind !== 'stay' || decision.reason !== 'within-hysteresis') return null;
+    const wanted = targetLevel(viewCount, levels).name;
+    const why = explainMove(
+      { count: viewCount, levels, current: content.content_level, options: tieringOptions },
+      wanted,
+    );
+    const b = why.boundary;
+    if (b === null) return null;
+    const side = b.edge === 'max' ? 'above' : 'below';
+    return {
+      rule: 'hysteresis',
+      message: `its count ${viewCount} is ${side} ${b.level}'s ${b.edge === 'max' ? 'max' : 'min'} ${b.count} but within its hysteresis band of ${b.band} views; it moves to ${wanted} at a count of ${b.threshold}`,
+      until: null,
+    };
+  }
 
   function why(): string {
     switch (relocation.state) {
