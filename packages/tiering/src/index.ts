@@ -32,3 +32,5 @@ export type {
   TierDecision,
   WaitDecision,
 } from './choose-tier.ts';
+export { replayViews } from './replay.ts';
+export type { ReplayPolicy, ReplayResult, ViewEvent } from './replay.ts';
