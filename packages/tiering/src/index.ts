@@ -34,3 +34,5 @@ export type {
 } from './choose-tier.ts';
 export { replayViews } from './replay.ts';
 export type { ReplayPolicy, ReplayResult, ViewEvent } from './replay.ts';
+export { syntheticViews } from './synthetic-views.ts';
+export type { SyntheticViewsOptions } from './synthetic-views.ts';

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_FLAP_BUDGET } from './choose-tier.ts';
 import type { Level } from './level.ts';
 import { replayViews, type ViewEvent } from './replay.ts';
+import { syntheticViews } from './synthetic-views.ts';
 
 const LEVELS: readonly Level[] = [
   { name: 'bronze', minCount: 0, maxCount: 999, path: '/d/bronze' },
@@ -9,38 +10,18 @@ const LEVELS: readonly Level[] = [
   { name: 'gold', minCount: 2000, maxCount: null, path: '/d/gold' },
 ];
 
-/** A small deterministic PRNG (mulberry32), so the trace is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * The issue's trace: 400 contents, 30,000 posts in 60 s; 40 of them hover at 1000 ± 10, the
- * others climb steadily from a random start.
- */
+/** The trace: 400 contents, 30,000 posts in 60 s, 40 of them hovering at 1000 ± 10. */
 function hoveringTrace(): ViewEvent[] {
-  const random = prng(42);
-  const counts = Array.from({ length: 400 }, (_, cid) =>
-    cid < 40 ? 1000 : Math.floor(random() * 3000),
-  );
-  const events: ViewEvent[] = [];
-  for (let i = 0; i < 30_000; i += 1) {
-    const cid = Math.floor(random() * 400);
-    const at = 1_700_000_000_000 + Math.floor((i * 60_000) / 30_000);
-    const count =
-      cid < 40
-        ? 990 + Math.floor(random() * 21)
-        : (counts[cid] = (counts[cid] ?? 0) + Math.floor(random() * 3));
-    events.push({ cid, count, at });
-  }
-  return events;
+  return syntheticViews({
+    contents: 400,
+    posts: 30_000,
+    durationMs: 60_000,
+    hovering: 40,
+    around: 1000,
+    spread: 10,
+    startAt: 1_700_000_000_000,
+    seed: 42,
+  });
 }
 
 describe('replayViews', () => {
