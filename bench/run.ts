@@ -13,6 +13,7 @@ import { ingestBench } from './benches/ingest.ts';
 import { latencyBench } from './benches/latency.ts';
 import { planBench } from './benches/plan.ts';
 import { relocatorBench } from './benches/relocator.ts';
+import { replayBench } from './benches/replay.ts';
 import { scaleBench } from './benches/scale.ts';
 import { ArgsError, parseArgs, type BenchArgs } from './lib/args.ts';
 import type { Bench } from './lib/bench.ts';
@@ -57,6 +58,7 @@ const BENCHES: readonly Bench[] = [
   latencyBench,
   scaleBench,
   planBench,
+  replayBench,
 ];
 
 let args: BenchArgs;

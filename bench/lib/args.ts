@@ -8,6 +8,7 @@ export const BENCH_NAMES = [
   'latency',
   'scale',
   'plan',
+  'replay',
 ] as const;
 
 /** One benchmark's name. */
