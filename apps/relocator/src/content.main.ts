@@ -97,7 +97,7 @@ const deps: ContentAdminDeps = {
   queue: backends.queue,
   cache: backends.cache,
   journal: backends.journal,
-  hysteresis: config.hysteresis,
+  tiering: { hysteresis: config.hysteresis, minResidenceMs: config.minResidenceMs },
 };
 
 const actor = cliActor();

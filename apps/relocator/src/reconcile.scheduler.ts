@@ -162,7 +162,7 @@ export async function startReconcileScheduler(
           queue: relocations,
           cache: deps.cache,
           journal: deps.journal,
-          hysteresis: deps.tiering.hysteresis ?? 0,
+          tiering: deps.tiering,
         });
         for (const { pin, jobId } of expired) {
           deps.logger.info(

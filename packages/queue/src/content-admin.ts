@@ -11,7 +11,13 @@ import {
   type Content,
   type Database,
 } from '@relocation/db';
-import { assertValidLevels, chooseTier, validateLevels, type Level } from '@relocation/tiering';
+import {
+  assertValidLevels,
+  chooseTier,
+  validateLevels,
+  type ChooseTierOptions,
+  type Level,
+} from '@relocation/tiering';
 import type { Kysely } from 'kysely';
 import { dedupId } from './constants.ts';
 import type { ContentCache } from './content-cache.ts';
@@ -56,8 +62,11 @@ export interface ContentAdminDeps {
   cache: ContentCache;
   /** On the same deployment as `cache` (e.g. `MoveJournal.forCache(cache)`). */
   journal: MoveJournal;
-  /** Views outside a level's range before a content moves (`TIERING_HYSTERESIS`). */
-  hysteresis: number;
+  /**
+   * The placement policy the apps decide with (`TIERING_*`, `tieringOptions` of
+   * `@relocation/runtime`), so a command targets the tier a post or the relocator would.
+   */
+  tiering: ChooseTierOptions;
   /** Clock in epoch milliseconds; defaults to `Date.now`. */
   now?: () => number;
 }
@@ -209,7 +218,7 @@ export async function setContentLevel(
         count: viewCount,
         levels: checked.levels,
         current: level.name,
-        options: { hysteresis: deps.hysteresis },
+        options: deps.tiering,
         pin,
       })
     : null;
@@ -274,7 +283,7 @@ export async function requeueContent(
     count,
     levels,
     current,
-    options: { hysteresis: deps.hysteresis },
+    options: deps.tiering,
     pin: (await getContentPin(deps.db, cid))?.level ?? null,
   });
   const target = decision.kind === 'stay' ? current : decision.to;

@@ -182,7 +182,7 @@ async function queueByCount(
     count,
     levels: checked.levels,
     current: level,
-    options: { hysteresis: deps.hysteresis },
+    options: deps.tiering,
   });
   const target = decision.kind === 'stay' ? level : decision.to;
   if (target === level) return { level, target, count, jobId: null };

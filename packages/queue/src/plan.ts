@@ -79,7 +79,10 @@ export interface RelocationPlan {
   items: PlannedMove[];
   /** The `after` of the next page, `null` on the last page. */
   nextAfter: number | null;
-  /** Views a count must be outside its level's range before it moves (as decided with). */
+  /**
+   * Views a count must be outside its level's range before it moves (as decided with), when the
+   * band is given in views; 0 when it is none or a percentage of the boundary.
+   */
   hysteresis: number;
   durationMs: number;
 }
@@ -94,7 +97,10 @@ export interface PlanOptions {
    * table says.
    */
   locate?: readonly Level[];
-  /** The options the apps decide with; only `hysteresis` applies (see {@link planRelocations}). */
+  /**
+   * The placement policy the apps decide with (`tieringOptions` of `@relocation/runtime`); its
+   * hysteresis applies, its minimum residence and flap budget do not (see {@link planRelocations}).
+   */
   tiering?: ChooseTierOptions;
   /** Page size (1 … {@link MAX_PLAN_LIMIT}). */
   limit: number;
@@ -150,8 +156,8 @@ async function sizeMoves(moves: readonly PlannedMove[], locate: readonly Level[]
  * trips, not 100k. Nothing is written and no file moves.
  *
  * Decided with `chooseTier` as the gateway decides a post (hysteresis and the cached pin; no
- * minimum residence: when a content last moved lives in MySQL, and the relocator applies the
- * residence when it runs the job). Only cached contents with a posted count are planned: a content that has had no post
+ * minimum residence or flap budget: when a content last moved lives in MySQL, and the relocator
+ * applies both when it runs the job). Only cached contents with a posted count are planned: a content that has had no post
  * since the cache was filled has no latest count, and MySQL is not read. Pages are ordered by
  * cid (`limit`, `after`); totals cover every page. Files are sized with `lstat` in the current
  * table's directories, for the listed page only unless `sizes: 'all'`; a totals line's `sized`
@@ -163,7 +169,9 @@ export async function planRelocations(
 ): Promise<RelocationPlan> {
   const started = performance.now();
   const { levels } = options;
-  const hysteresis = options.tiering?.hysteresis ?? 0;
+  const tiering = options.tiering ?? {};
+  // The band in views when it is given in views; a percentage band (which wins) varies by edge.
+  const hysteresis = (tiering.hysteresisPercent ?? 0) > 0 ? 0 : (tiering.hysteresis ?? 0);
   const byName = new Map(levels.map((level) => [level.name, level]));
   const keys = await cache.keys();
   const redis = cache.redis;
@@ -209,7 +217,7 @@ export async function planRelocations(
           count,
           levels,
           current: level,
-          options: { hysteresis },
+          options: tiering,
           pin: pin ?? null,
         });
         if (decision.kind !== 'move') continue;

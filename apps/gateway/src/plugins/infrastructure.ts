@@ -96,7 +96,7 @@ function infrastructure(app: FastifyInstance, deps: InfrastructureDeps, done: ()
     queue,
     cache,
     levels,
-    hysteresis: config.tieringHysteresis,
+    tiering: Object.freeze({ hysteresis: config.tieringHysteresis }),
     journal: MoveJournal.forCache(cache),
   });
 

@@ -47,8 +47,8 @@ const security = [{ adminBasicAuth: [] }];
  */
 export const contentAdminRoutes: FastifyPluginAsyncZod = async (app) => {
   await app.register(adminAuthPlugin, { admin: app.gateway.config.admin });
-  const { db, queue, cache, journal, hysteresis } = app.gateway;
-  const deps: ContentAdminDeps = { db, queue, cache, journal, hysteresis };
+  const { db, queue, cache, journal, tiering } = app.gateway;
+  const deps: ContentAdminDeps = { db, queue, cache, journal, tiering };
 
   app.put(
     '/v1/contents/:cid/level',

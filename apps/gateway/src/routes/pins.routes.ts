@@ -24,8 +24,8 @@ import { pinBodyOf } from '../services/pin-body.ts';
  * runs the same functions. An expired pin is released by the relocators (`PIN_EXPIRY_EVERY`).
  */
 export const pinsRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
-  const { db, queue, cache, journal, hysteresis } = app.gateway;
-  const deps: ContentAdminDeps = { db, queue, cache, journal, hysteresis };
+  const { db, queue, cache, journal, tiering } = app.gateway;
+  const deps: ContentAdminDeps = { db, queue, cache, journal, tiering };
   const run = <T>(command: () => Promise<T>): Promise<T> =>
     fromQueue(app.gateway.redis, async () => {
       try {

@@ -135,7 +135,7 @@ export const planRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
       planRelocations(app.gateway.cache, {
         levels: candidate ?? current.levels,
         locate: current.levels,
-        tiering: { hysteresis: app.gateway.hysteresis },
+        tiering: app.gateway.tiering,
         limit: query.limit ?? DEFAULT_PLAN_LIMIT,
         after: query.after ?? null,
         sizes: query.sizes,

@@ -5,7 +5,7 @@ import {
   type RecordCountResult,
   type RelocationQueue,
 } from '@relocation/queue';
-import { chooseTier } from '@relocation/tiering';
+import { chooseTier, type ChooseTierOptions } from '@relocation/tiering';
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { AppError, contentNotFound, fromDatabase, fromRedis } from '../errors.ts';
@@ -19,8 +19,8 @@ export interface PostViewsDeps {
   queue: RelocationQueue;
   cache: ContentCache;
   levels: LevelsStore;
-  /** Views a count must be outside its level's range before the content moves (TIERING_HYSTERESIS). */
-  hysteresis: number;
+  /** The placement policy both apps decide with (`TIERING_*`, `tieringOptions` of `@relocation/runtime`). */
+  tiering: ChooseTierOptions;
   /** Clock in epoch milliseconds; defaults to `Date.now`. */
   now?: () => number;
 }
@@ -85,7 +85,7 @@ export async function decide(
     count,
     levels,
     current: hit.level,
-    options: { hysteresis: deps.hysteresis },
+    options: deps.tiering,
     // The pin as cached (MySQL's, written with every pin change and corrected by the sweep).
     pin: hit.pin,
   });
