@@ -10,7 +10,11 @@ const FIELDS = {
   DATABASE_URL: { gateway: 'databaseUrl', relocator: 'databaseUrl' },
   QUEUE_PREFIX: { gateway: 'queuePrefix', relocator: 'queuePrefix' },
   LOG_LEVEL: { gateway: 'logLevel', relocator: 'logLevel' },
-  TIERING_HYSTERESIS: { gateway: 'tieringHysteresis', relocator: 'hysteresis' },
+  // The placement policy: one `tiering` (ChooseTierOptions) built by `tieringOptions` in both.
+  TIERING_HYSTERESIS: { gateway: 'tiering', relocator: 'tiering' },
+  TIERING_MIN_RESIDENCE_MS: { gateway: 'tiering', relocator: 'tiering' },
+  TIERING_MIN_RESIDENCE_BY_LEVEL: { gateway: 'tiering', relocator: 'tiering' },
+  TIERING_FLAP_BUDGET: { gateway: 'tiering', relocator: 'tiering' },
 } as const;
 type Shared = keyof typeof FIELDS;
 
@@ -36,6 +40,18 @@ function bothRead(name: Shared, value: string) {
 
 const REFUSED = Symbol('refused');
 
+/** The `tiering` both apps carry: the defaults with `changes`, a band in views unless changed. */
+function tiering(changes: Record<string, unknown>) {
+  const { hysteresis = 0, ...rest } = changes;
+  return {
+    ...('hysteresisPercent' in changes ? {} : { hysteresis }),
+    minResidenceMs: 0,
+    minResidenceByLevel: {},
+    flapBudget: { moves: 4, windowMs: 3_600_000 },
+    ...rest,
+  };
+}
+
 describe('the gateway and the relocator read the shared settings alike', () => {
   it.each<[Shared, string, unknown]>([
     ['REDIS_URL', 'redis://cache:6380/2', 'redis://cache:6380/2'],
@@ -58,10 +74,25 @@ describe('the gateway and the relocator read the shared settings alike', () => {
     ['LOG_LEVEL', '', 'info'],
     ['LOG_LEVEL', 'verbose', REFUSED],
     ['LOG_LEVEL', 'INFO', REFUSED],
-    ['TIERING_HYSTERESIS', '50', 50],
-    ['TIERING_HYSTERESIS', ' 50 ', 50],
+    ['TIERING_HYSTERESIS', '50', tiering({ hysteresis: 50 })],
+    ['TIERING_HYSTERESIS', ' 50 ', tiering({ hysteresis: 50 })],
+    ['TIERING_HYSTERESIS', '2.5%', tiering({ hysteresisPercent: 2.5 })],
+    ['TIERING_HYSTERESIS', '', tiering({})],
     ['TIERING_HYSTERESIS', '1e3', REFUSED],
     ['TIERING_HYSTERESIS', '-1', REFUSED],
+    ['TIERING_HYSTERESIS', '101%', REFUSED],
+    ['TIERING_MIN_RESIDENCE_MS', '60000', tiering({ minResidenceMs: 60_000 })],
+    ['TIERING_MIN_RESIDENCE_MS', '1h', REFUSED],
+    [
+      'TIERING_MIN_RESIDENCE_BY_LEVEL',
+      'gold=1h,silver=10m',
+      tiering({ minResidenceByLevel: { gold: 3_600_000, silver: 600_000 } }),
+    ],
+    ['TIERING_MIN_RESIDENCE_BY_LEVEL', 'gold=1h,gold=2h', REFUSED],
+    ['TIERING_MIN_RESIDENCE_BY_LEVEL', 'g@ld=1h', REFUSED],
+    ['TIERING_FLAP_BUDGET', '6/2h', tiering({ flapBudget: { moves: 6, windowMs: 7_200_000 } })],
+    ['TIERING_FLAP_BUDGET', 'off', tiering({ flapBudget: null })],
+    ['TIERING_FLAP_BUDGET', '0/1h', REFUSED],
   ])('%s=%j', (name, value, expected) => {
     const { gateway, relocator } = bothRead(name, value);
     expect(gateway).toEqual(relocator);
@@ -94,6 +125,20 @@ describe('the gateway and the relocator read the shared settings alike', () => {
       'mysql://',
       'root@127.0.0.1:3306/',
       'relocation',
+      '%',
+      '2.5',
+      '100',
+      '=',
+      ',',
+      'gold',
+      'silver',
+      '1h',
+      '10m',
+      '30s',
+      'd',
+      'off',
+      '4/',
+      '/',
     );
     const value = fc.array(piece, { maxLength: 8 }).map((parts) => parts.join(''));
     fc.assert(

@@ -34,8 +34,6 @@ export interface GatewayConfig extends SharedSettings {
   readonly bodyLimit: number;
   /** Most items one `POST /v1/views` batch may carry. */
   readonly viewsBatchMax: number;
-  /** Views a count must be outside its level's range before the content moves. */
-  readonly tieringHysteresis: number;
   /** Requests per minute and client on the write routes; see {@link RateLimits}. */
   readonly rateLimits: RateLimits;
   /** API keys and the legacy endpoints' restrictions (API_KEYS, LEGACY_ALLOW, …). */
@@ -129,8 +127,8 @@ function adminProblems({
 /**
  * Reads the gateway's configuration from `env`.
  *
- * Variables: the shared ones (REDIS_URL, DATABASE_URL, QUEUE_PREFIX, LOG_LEVEL,
- * TIERING_HYSTERESIS; see `baseEnvSchema` of `@relocation/runtime`), PORT (3000), HOST (0.0.0.0),
+ * Variables: the shared ones (REDIS_URL, DATABASE_URL, QUEUE_PREFIX, LOG_LEVEL and the
+ * placement policy's TIERING_*; see `baseEnvSchema` of `@relocation/runtime`), PORT (3000), HOST (0.0.0.0),
  * ADMIN_USER and ADMIN_PASSWORD (both or neither; no default), BODY_LIMIT (1048576 bytes),
  * VIEWS_BATCH_MAX (1000), RATE_LIMIT_POSTS_PER_MINUTE (6000) and RATE_LIMIT_WRITES_PER_MINUTE
  * (600; both `0` = off), API_KEYS and API_KEYS_FILE (`name:role:sha256hex` entries; none = the
@@ -162,7 +160,6 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
         : null,
     bodyLimit: e.BODY_LIMIT,
     viewsBatchMax: e.VIEWS_BATCH_MAX,
-    tieringHysteresis: e.TIERING_HYSTERESIS,
     rateLimits: Object.freeze({
       postsPerMinute: e.RATE_LIMIT_POSTS_PER_MINUTE,
       writesPerMinute: e.RATE_LIMIT_WRITES_PER_MINUTE,

@@ -20,8 +20,12 @@ describe('loadConfig', () => {
       databaseUrl: 'mysql://root@127.0.0.1:3306/relocation',
       queuePrefix: 'bull',
       logLevel: 'info',
-      hysteresis: 0,
-      minResidenceMs: 0,
+      tiering: {
+        hysteresis: 0,
+        minResidenceMs: 0,
+        minResidenceByLevel: {},
+        flapBudget: { moves: 4, windowMs: 3_600_000 },
+      },
       concurrency: 4,
       maxMovesPerSecond: 0,
       shutdownTimeoutMs: 30_000,
@@ -38,6 +42,7 @@ describe('loadConfig', () => {
       tierCheckMs: 5000,
       cacheSyncEveryMs: 30_000,
       pinExpiryEveryMs: 30_000,
+      capacitySweepEveryMs: 30_000,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -68,8 +73,12 @@ describe('loadConfig', () => {
       databaseUrl: 'mysql://app:secret@db:3307/tiers',
       queuePrefix: '{relocation}',
       logLevel: 'debug',
-      hysteresis: 50,
-      minResidenceMs: 60_000,
+      tiering: {
+        hysteresis: 50,
+        minResidenceMs: 60_000,
+        minResidenceByLevel: {},
+        flapBudget: { moves: 4, windowMs: 3_600_000 },
+      },
       concurrency: 16,
       maxMovesPerSecond: 5,
       shutdownTimeoutMs: 1000,

@@ -13,10 +13,6 @@ import {
 
 /** The relocator's settings, validated; see the README's settings table for each one. */
 export interface RelocatorConfig extends SharedSettings {
-  /** Views a count must be outside the current level's range before the content moves. */
-  readonly hysteresis: number;
-  /** Minimum milliseconds a content stays on a level after its last move. */
-  readonly minResidenceMs: number;
   /** Jobs one process runs at the same time. */
   readonly concurrency: number;
   /** Jobs started per second across every relocator on the queue; 0 = unlimited. */
@@ -61,7 +57,6 @@ export interface RelocatorConfig extends SharedSettings {
 }
 
 const envSchema = baseEnvSchema.extend({
-  TIERING_MIN_RESIDENCE_MS: wholeNumber({ min: 0, max: 365 * 24 * HOUR_MS, fallback: 0 }),
   RELOCATOR_CONCURRENCY: wholeNumber({ min: 1, max: 256, fallback: 4 }),
   RELOCATOR_MAX_MOVES_PER_SECOND: wholeNumber({ min: 0, max: 100_000, fallback: 0 }),
   RELOCATOR_SHUTDOWN_TIMEOUT_MS: wholeNumber({ min: 0, max: HOUR_MS, fallback: 30_000 }),
@@ -93,8 +88,6 @@ export function loadConfig(env: Env = process.env): RelocatorConfig {
   const e = loadEnv(envSchema, env);
   return Object.freeze({
     ...sharedSettings(e),
-    hysteresis: e.TIERING_HYSTERESIS,
-    minResidenceMs: e.TIERING_MIN_RESIDENCE_MS,
     concurrency: e.RELOCATOR_CONCURRENCY,
     maxMovesPerSecond: e.RELOCATOR_MAX_MOVES_PER_SECOND,
     shutdownTimeoutMs: e.RELOCATOR_SHUTDOWN_TIMEOUT_MS,

@@ -97,7 +97,7 @@ const deps: ContentAdminDeps = {
   queue: backends.queue,
   cache: backends.cache,
   journal: backends.journal,
-  tiering: { hysteresis: config.hysteresis, minResidenceMs: config.minResidenceMs },
+  tiering: config.tiering,
 };
 
 const actor = cliActor();

@@ -139,7 +139,7 @@ try {
   const plan = await planRelocations(backends.cache, {
     levels: candidate ?? current.levels,
     locate: current.levels,
-    tiering: { hysteresis: config.hysteresis, minResidenceMs: config.minResidenceMs },
+    tiering: config.tiering,
     limit,
     after,
     sizes,

@@ -51,7 +51,7 @@ try {
     queue,
     journal,
     cache,
-    tiering: { hysteresis: config.hysteresis, minResidenceMs: config.minResidenceMs },
+    tiering: config.tiering,
   });
   let actions: FixAction[] = [];
   if (args.fix) actions = await fixDrift({ db, queue, cache, journal }, report, { tempMinAgeMs });

@@ -128,7 +128,7 @@ export async function startRelocator(
     metrics,
     ...(options.now ? { now: options.now } : {}),
     options: {
-      tiering: { hysteresis: config.hysteresis, minResidenceMs: config.minResidenceMs },
+      tiering: config.tiering,
       verifyChecksum: config.verifyChecksum,
       copyBytesPerSecond: config.copyBytesPerSecond,
       faultRetryMaxMs: config.faultRetryMaxMs,
@@ -240,7 +240,7 @@ export async function startRelocator(
         journal,
         logger,
         metrics,
-        tiering: { hysteresis: config.hysteresis, minResidenceMs: config.minResidenceMs },
+        tiering: config.tiering,
       },
       {
         everyMs: config.reconcileEveryMs,

@@ -1,7 +1,15 @@
 import { parseDatabaseUrl } from '@relocation/db';
 import { DEFAULT_QUEUE_PREFIX } from '@relocation/queue';
+import type { ChooseTierOptions } from '@relocation/tiering';
 import { z } from 'zod';
-import { oneOf, wholeNumber } from './env-fields.ts';
+import { oneOf } from './env-fields.ts';
+import {
+  flapBudget,
+  hysteresis,
+  minResidenceByLevel,
+  minResidenceMs,
+  tieringOptions,
+} from './tiering-settings.ts';
 
 /** Log levels pino understands (`silent` turns logging off); the values `LOG_LEVEL` accepts. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -63,20 +71,36 @@ export const baseEnvSchema = z.object({
     .optional()
     .transform((value) => value ?? DEFAULT_QUEUE_PREFIX),
   LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
-  /** Views a count must be outside its level's range before the content moves. */
-  TIERING_HYSTERESIS: wholeNumber({ min: 0, fallback: 0 }),
+  // The placement policy (`tieringOptions` makes it the one `ChooseTierOptions` of every part).
+  /** How far a count must be outside its level's range before the content moves. */
+  TIERING_HYSTERESIS: hysteresis(),
+  /** Minimum milliseconds a content stays on a level after its last move. */
+  TIERING_MIN_RESIDENCE_MS: minResidenceMs(),
+  /** Minimum residence of the levels it names (the level being left), overriding the above. */
+  TIERING_MIN_RESIDENCE_BY_LEVEL: minResidenceByLevel(),
+  /** Most tier changes of one content per window (`4/1h`), or `off`. */
+  TIERING_FLAP_BUDGET: flapBudget(),
 });
 
 /** The parsed shared settings, as {@link baseEnvSchema} returns them. */
 export type BaseEnv = z.output<typeof baseEnvSchema>;
 
-/** The connection and logging settings both apps' configurations carry, under the same names. */
+/**
+ * The connection, logging and placement-policy settings both apps' configurations carry, under
+ * the same names.
+ */
 export interface SharedSettings {
   readonly redisUrl: string;
   readonly databaseUrl: string;
   /** BullMQ key prefix shared by the apps; also prefixes the content cache and the journal. */
   readonly queuePrefix: string;
   readonly logLevel: LogLevel;
+  /**
+   * The placement policy every part decides with (`TIERING_*`, see `tieringOptions`): the
+   * gateway's posts, the relocator's moves, the plan and the CLIs pass this one object to
+   * `chooseTier`, so they never disagree.
+   */
+  readonly tiering: ChooseTierOptions;
 }
 
 /** Picks {@link SharedSettings} out of parsed shared variables. */
@@ -86,5 +110,6 @@ export function sharedSettings(env: BaseEnv): SharedSettings {
     databaseUrl: env.DATABASE_URL,
     queuePrefix: env.QUEUE_PREFIX,
     logLevel: env.LOG_LEVEL,
+    tiering: tieringOptions(env),
   };
 }

@@ -14,5 +14,12 @@ export { HOUR_MS, duration, flag, oneOf, parseDuration, text, wholeNumber } from
 export type { DurationOptions, WholeNumberOptions } from './env-fields.ts';
 export { loadEnv, readEnv } from './load-env.ts';
 export type { Env, LoadEnvOptions } from './load-env.ts';
+export {
+  MAX_FLAP_WINDOW_MS,
+  MAX_RESIDENCE_MS,
+  MIN_FLAP_WINDOW_MS,
+  tieringOptions,
+} from './tiering-settings.ts';
+export type { HysteresisSetting, TieringEnv } from './tiering-settings.ts';
 export { loadSetupSettings, setupEnvSchema } from './setup-settings.ts';
 export type { SetupSettings } from './setup-settings.ts';

@@ -96,7 +96,7 @@ function infrastructure(app: FastifyInstance, deps: InfrastructureDeps, done: ()
     queue,
     cache,
     levels,
-    tiering: Object.freeze({ hysteresis: config.tieringHysteresis }),
+    tiering: config.tiering,
     journal: MoveJournal.forCache(cache),
   });
 
