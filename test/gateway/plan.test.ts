@@ -43,6 +43,13 @@ interface Move {
 interface Plan {
   candidate: boolean;
   hysteresis: number;
+  tiering: {
+    hysteresis: number;
+    hysteresisPercent: number | null;
+    minResidenceMs: number;
+    minResidenceByLevel: Record<string, number>;
+    flapBudget: { moves: number; windowMs: number } | null;
+  };
   scanned: number;
   withoutCount: number;
   moves: number;
@@ -154,6 +161,14 @@ describe('the dry-run plan (GET / POST /v1/plan, npm run plan)', () => {
       withoutCount: 1,
       moves: 5,
       nextAfter: null,
+    });
+    // The defaults of the TIERING_* settings: no band, no residence, 4 moves an hour.
+    expect(plan.tiering).toEqual({
+      hysteresis: 0,
+      hysteresisPercent: null,
+      minResidenceMs: 0,
+      minResidenceByLevel: {},
+      flapBudget: { moves: 4, windowMs: 3_600_000 },
     });
     expect(plan.items).toEqual([
       {
@@ -342,6 +357,52 @@ describe('the dry-run plan (GET / POST /v1/plan, npm run plan)', () => {
         headers: { ...headers, ...asViewer },
       });
       expect(viewer.statusCode).toBe(200);
+    }
+  });
+
+  it('decides with the TIERING_* settings in force and reports them: the gateway and npm run plan agree', async () => {
+    const env = {
+      TIERING_HYSTERESIS: '10%',
+      TIERING_MIN_RESIDENCE_MS: '60000',
+      TIERING_MIN_RESIDENCE_BY_LEVEL: 'gold=1h',
+      TIERING_FLAP_BUDGET: 'off',
+    };
+    const tiering = {
+      hysteresis: 0,
+      hysteresisPercent: 10,
+      minResidenceMs: 60_000,
+      minResidenceByLevel: { gold: 3_600_000 },
+      flapBudget: null,
+    };
+    const banded = await buildGateway(services, { API_KEYS, ...env });
+    try {
+      const res = await banded.app.inject({ method: 'GET', url: '/v1/plan', headers: asViewer });
+      expect(res.statusCode, res.body).toBe(200);
+      const plan = res.json<Plan>();
+      expect(plan).toMatchObject({ hysteresis: 0, tiering });
+      // 10% of silver's minCount 1000 is a band of 100 views: 107 (999 on silver) stays.
+      expect(plan.items.map((m) => m.cid)).toEqual([101, 103, 104, 109]);
+
+      const run = promisify(execFile);
+      const cli = (...args: string[]) =>
+        run(process.execPath, ['--import', 'tsx', 'apps/relocator/src/plan.main.ts', ...args], {
+          cwd: REPO_ROOT,
+          env: {
+            ...process.env,
+            DATABASE_URL: services.database.url,
+            REDIS_URL: redisUrl(),
+            QUEUE_PREFIX: services.prefix,
+            ...env,
+          },
+        });
+      const fromCli = JSON.parse((await cli('--json')).stdout) as Plan;
+      expect(fromCli.items).toEqual(plan.items);
+      expect(fromCli.tiering).toEqual(plan.tiering);
+      expect((await cli()).stdout).toMatch(
+        /^plan with the level table in force \(hysteresis 10%\): 4 of 10 cached/,
+      );
+    } finally {
+      await banded.app.close();
     }
   });
 

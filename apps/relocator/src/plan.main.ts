@@ -80,11 +80,16 @@ function boundaryText(move: PlannedMove): string {
   return b.edge === 'max' ? `above ${b.level} max ${b.count}` : `below ${b.level} min ${b.count}`;
 }
 
+function hysteresisText(plan: RelocationPlan): string {
+  const percent = plan.tiering.hysteresisPercent;
+  return percent === null ? String(plan.hysteresis) : `${percent}%`;
+}
+
 function table(plan: RelocationPlan): string {
   const what =
     candidate === null ? 'the level table in force' : `candidate table ${levelsFile ?? ''}`;
   const lines = [
-    `plan with ${what} (hysteresis ${plan.hysteresis}): ${plan.moves} of ${plan.scanned} cached contents would move (${plan.withoutCount} without a posted count; ${Math.round(plan.durationMs)} ms)`,
+    `plan with ${what} (hysteresis ${hysteresisText(plan)}): ${plan.moves} of ${plan.scanned} cached contents would move (${plan.withoutCount} without a posted count; ${Math.round(plan.durationMs)} ms)`,
     ...columns([
       ['direction', 'contents', 'queued', 'bytes', 'sized'],
       ...PLAN_DIRECTIONS.map((direction) => {

@@ -36,10 +36,17 @@ export type {
   TierFile,
 } from './content-admin.ts';
 export { SYNC_PAGE, syncCache } from './cache-sync.ts';
-export { MAX_PLAN_LIMIT, PLAN_DIRECTIONS, PLAN_SCAN_COUNT, planRelocations } from './plan.ts';
+export {
+  MAX_PLAN_LIMIT,
+  PLAN_DIRECTIONS,
+  PLAN_SCAN_COUNT,
+  planPolicy,
+  planRelocations,
+} from './plan.ts';
 export type {
   PlanBoundary,
   PlanDirection,
+  PlanPolicy,
   PlanOptions,
   PlanTotals,
   PlannedMove,

@@ -1,5 +1,10 @@
 import { tierFileSize } from '@relocation/contract';
-import { chooseTier, type ChooseTierOptions, type Level } from '@relocation/tiering';
+import {
+  chooseTier,
+  type ChooseTierOptions,
+  type FlapBudget,
+  type Level,
+} from '@relocation/tiering';
 import type { ContentCache } from './content-cache.ts';
 
 /** Cache keys asked for per SCAN call (a hint to Redis, which may return more or fewer). */
@@ -66,6 +71,37 @@ export interface PlanTotals {
   queued: number;
 }
 
+/**
+ * The placement policy a plan was decided with (the apps' `tiering`), as plain data for its
+ * JSON and HTTP answers. Only the hysteresis (and pins) decide a plan; the minimum residence and
+ * the flap budget are the relocator's to apply when it runs a job, and are reported so an
+ * operator sees what may still hold a planned move.
+ */
+export interface PlanPolicy {
+  /** The band in views when given in views (`TIERING_HYSTERESIS=50`); 0 otherwise. */
+  hysteresis: number;
+  /** The band as a percent of the boundary crossed (`TIERING_HYSTERESIS=2.5%`); else `null`. */
+  hysteresisPercent: number | null;
+  minResidenceMs: number;
+  /** Minimum residence in milliseconds of the levels named (`TIERING_MIN_RESIDENCE_BY_LEVEL`). */
+  minResidenceByLevel: Record<string, number>;
+  /** `TIERING_FLAP_BUDGET`; `null` when off. */
+  flapBudget: FlapBudget | null;
+}
+
+/** {@link PlanPolicy} of `tiering`. */
+export function planPolicy(tiering: ChooseTierOptions): PlanPolicy {
+  const percent = tiering.hysteresisPercent ?? 0;
+  const budget = tiering.flapBudget ?? null;
+  return {
+    hysteresis: percent > 0 ? 0 : (tiering.hysteresis ?? 0),
+    hysteresisPercent: percent > 0 ? percent : null,
+    minResidenceMs: tiering.minResidenceMs ?? 0,
+    minResidenceByLevel: { ...tiering.minResidenceByLevel },
+    flapBudget: budget === null ? null : { moves: budget.moves, windowMs: budget.windowMs },
+  };
+}
+
 /** What {@link planRelocations} found. */
 export interface RelocationPlan {
   /** Cache entries read (contents that have had a post since the cache was filled). */
@@ -84,6 +120,8 @@ export interface RelocationPlan {
    * band is given in views; 0 when it is none or a percentage of the boundary.
    */
   hysteresis: number;
+  /** The placement policy in force (see {@link PlanPolicy}). */
+  tiering: PlanPolicy;
   durationMs: number;
 }
 
@@ -170,8 +208,6 @@ export async function planRelocations(
   const started = performance.now();
   const { levels } = options;
   const tiering = options.tiering ?? {};
-  // The band in views when it is given in views; a percentage band (which wins) varies by edge.
-  const hysteresis = (tiering.hysteresisPercent ?? 0) > 0 ? 0 : (tiering.hysteresis ?? 0);
   const byName = new Map(levels.map((level) => [level.name, level]));
   const keys = await cache.keys();
   const redis = cache.redis;
@@ -273,6 +309,7 @@ export async function planRelocations(
     }
   }
   const last = items[items.length - 1];
+  const policy = planPolicy(tiering);
   return {
     scanned: seen.size,
     withoutCount,
@@ -280,7 +317,8 @@ export async function planRelocations(
     totals,
     items,
     nextAfter: last !== undefined && from + items.length < moves.length ? last.cid : null,
-    hysteresis,
+    hysteresis: policy.hysteresis,
+    tiering: policy,
     durationMs: performance.now() - started,
   };
 }

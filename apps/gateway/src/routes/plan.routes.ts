@@ -83,6 +83,30 @@ const plannedMove = z
   })
   .meta({ id: 'PlannedMove' });
 
+const planTiering = z
+  .object({
+    hysteresis: z
+      .int()
+      .meta({ description: 'The band in views (TIERING_HYSTERESIS=50); 0 otherwise' }),
+    hysteresisPercent: z.number().nullable().meta({
+      description:
+        'The band as a percent of the boundary crossed (TIERING_HYSTERESIS=2.5%); else null',
+    }),
+    minResidenceMs: z.int().meta({ description: 'TIERING_MIN_RESIDENCE_MS' }),
+    minResidenceByLevel: z.record(z.string(), z.int()).meta({
+      description: 'TIERING_MIN_RESIDENCE_BY_LEVEL: milliseconds per level name',
+    }),
+    flapBudget: z
+      .object({ moves: z.int(), windowMs: z.int() })
+      .nullable()
+      .meta({ description: 'TIERING_FLAP_BUDGET; null when off' }),
+  })
+  .meta({
+    id: 'PlanPolicy',
+    description:
+      'The placement policy in force (the TIERING_* settings every part decides with). The plan applies the hysteresis and pins; the minimum residence and the flap budget may still hold a planned move when the relocator runs it',
+  });
+
 const planResponse = z
   .object({
     candidate: z.boolean().meta({
@@ -91,7 +115,11 @@ const planResponse = z
     version: z.int().nullable().meta({
       description: 'Version of the level table in force (files are sized on its tiers)',
     }),
-    hysteresis: z.int().meta({ description: 'TIERING_HYSTERESIS the plan decided with' }),
+    hysteresis: z.int().meta({
+      description:
+        'TIERING_HYSTERESIS the plan decided with, in views; 0 when none or given as a percent (see `tiering`)',
+    }),
+    tiering: planTiering,
     scanned: z.int().meta({ description: 'Cache entries read (contents posted to)' }),
     withoutCount: z.int().meta({ description: 'Cache entries with no posted count (not planned)' }),
     moves: z.int().meta({ description: 'Planned contents, every page' }),
@@ -103,13 +131,14 @@ const planResponse = z
   .meta({ id: 'RelocationPlan' });
 
 const PLAN_DESCRIPTION =
-  'The contents whose latest posted count calls for another tier right now, read from the shared cache in one pass (SCAN with pipelined reads); nothing is written and no file moves. Decided as a post is (TIERING_HYSTERESIS and pins; the minimum residence is left to the relocator). Contents with no post since the cache was filled are not in it: they have no latest count. `boundary` is the edge of the current level the count went past; `queued` says whether a job already waits. Ordered by cid and paged with `limit` and `after`; `totals` cover every page, per direction. Files are sized (lstat on their tier) for the listed page, or for every planned content with `?sizes=all`: `sized` says how many contents `bytes` covers.';
+  'The contents whose latest posted count calls for another tier right now, read from the shared cache in one pass (SCAN with pipelined reads); nothing is written and no file moves. Decided as a post is (TIERING_HYSTERESIS and pins; the minimum residence and the flap budget are left to the relocator; `tiering` reports the policy in force). Contents with no post since the cache was filled are not in it: they have no latest count. `boundary` is the edge of the current level the count went past; `queued` says whether a job already waits. Ordered by cid and paged with `limit` and `after`; `totals` cover every page, per direction. Files are sized (lstat on their tier) for the listed page, or for every planned content with `?sizes=all`: `sized` says how many contents `bytes` covers.';
 
 function planBody(plan: RelocationPlan, candidate: boolean, version: number | null) {
   return {
     candidate,
     version,
     hysteresis: plan.hysteresis,
+    tiering: plan.tiering,
     scanned: plan.scanned,
     withoutCount: plan.withoutCount,
     moves: plan.moves,
