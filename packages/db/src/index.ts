@@ -16,7 +16,7 @@ export type { AuditContext, AuditEntry, AuditRecord, ListAuditOptions } from './
 export type { AssignResult, LevelAssignment } from './queries/assign-content-level.ts';
 export { commitRelocation } from './queries/commit-relocation.ts';
 export type { CommitResult, RelocationCommit } from './queries/commit-relocation.ts';
-export { getContent, insertContent, listContents } from './queries/contents.ts';
+export { contentSizes, getContent, insertContent, listContents } from './queries/contents.ts';
 export type { NewContentInput } from './queries/contents.ts';
 export { getDeploymentId } from './queries/deployment.ts';
 export {

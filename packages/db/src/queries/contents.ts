@@ -101,3 +101,21 @@ async function insertContentIn(db: Executor, input: NewContentInput): Promise<Co
   ]);
   return content;
 }
+
+/** The known file sizes of `cids` (contents without one, or unknown cids, are left out). */
+export async function contentSizes(
+  db: Executor,
+  cids: readonly number[],
+): Promise<Map<number, number>> {
+  const sizes = new Map<number, number>();
+  for (let i = 0; i < cids.length; i += 1000) {
+    const rows = await db
+      .selectFrom('contents')
+      .select(['cid', 'size_bytes'])
+      .where('cid', 'in', cids.slice(i, i + 1000))
+      .where('size_bytes', 'is not', null)
+      .execute();
+    for (const row of rows) sizes.set(Number(row.cid), Number(row.size_bytes));
+  }
+  return sizes;
+}

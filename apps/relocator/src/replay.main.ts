@@ -1,0 +1,218 @@
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { contentSizes, createDb, listLevels } from '@relocation/db';
+import { ConfigError, configOrExit, loadEnvFile } from '@relocation/runtime';
+import {
+  replayViews,
+  validateLevels,
+  type ChooseTierOptions,
+  type Level,
+  type ReplayResult,
+  type ViewEvent,
+} from '@relocation/tiering';
+import { parseCliArgs } from './cli-args.ts';
+import { bytesText, columns } from './cli-table.ts';
+import { loadConfig } from './config.ts';
+
+// `npm run replay -- --views FILE [--levels FILE] [--hysteresis N|N%] [--budget N/DURATION|off]
+// [--residence DURATION] [--default-size BYTES] [--json]`: replays a view log through the placement
+// policy in force (MySQL's level table, the TIERING_* settings) and through a candidate (the same
+// with the options given), with the same `chooseTier` the service decides with, and prints both
+// side by side. Reads MySQL (level table, file sizes); writes nothing, moves nothing. Exit 0 when
+// done, 1 when the log or the candidate table is refused, 2 on bad usage or when it cannot run.
+
+const DEFAULT_SIZE = 100 * 1024 * 1024;
+
+const USAGE = `usage: npm run replay -- --views FILE [--levels FILE] [--hysteresis N|N%]
+                            [--budget N/DURATION|off] [--residence DURATION]
+                            [--default-size BYTES] [--json]
+  --views FILE        the view log: one {"cid", "count", "at"} per line (at: ISO time or epoch ms)
+  --levels FILE       candidate level table: the body of PUT /v1/levels ({"levels": [...]}) or the array
+  --hysteresis V      candidate TIERING_HYSTERESIS (views, or a percent of the boundary: 2%)
+  --budget V          candidate TIERING_FLAP_BUDGET (4/1h, or off)
+  --residence V       candidate TIERING_MIN_RESIDENCE_MS (milliseconds)
+  --default-size B    bytes of a content whose size MySQL does not know (default ${DEFAULT_SIZE})
+  --json              both results as JSON`;
+
+const cli = parseCliArgs(USAGE, {
+  views: { type: 'string' },
+  levels: { type: 'string' },
+  hysteresis: { type: 'string' },
+  budget: { type: 'string' },
+  residence: { type: 'string' },
+  'default-size': { type: 'string', default: String(DEFAULT_SIZE) },
+  json: { type: 'boolean', default: false },
+});
+const args = cli.values;
+const usage: (problem: string) => never = cli.usage;
+if (args.views === undefined) usage('--views FILE is required');
+const viewsFile = args.views;
+const defaultSize = cli.wholeNumber(
+  'default-size',
+  args['default-size'],
+  0,
+  Number.MAX_SAFE_INTEGER,
+);
+
+/** Exits 1 with `message` (a refused input file). */
+function refuse(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+/** Reads the log, one JSON object per line; refuses a malformed line by its number. */
+async function readViews(file: string): Promise<ViewEvent[]> {
+  const events: ViewEvent[] = [];
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  let n = 0;
+  try {
+    for await (const line of lines) {
+      n += 1;
+      if (line.trim() === '') continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        refuse(`${file}:${n}: not JSON`);
+      }
+      const { cid, count, at } = (value ?? {}) as Record<string, unknown>;
+      const cidN = typeof cid === 'string' && /^\d+$/.test(cid) ? Number(cid) : cid;
+      const countN = typeof count === 'string' && /^\d+$/.test(count) ? Number(count) : count;
+      if (!Number.isSafeInteger(cidN) || (cidN as number) < 0) {
+        refuse(`${file}:${n}: "cid" must be a whole number`);
+      }
+      if (!Number.isSafeInteger(countN) || (countN as number) < 0) {
+        refuse(`${file}:${n}: "count" must be a whole number of views`);
+      }
+      const atMs = typeof at === 'number' ? at : typeof at === 'string' ? Date.parse(at) : NaN;
+      if (!Number.isFinite(atMs))
+        refuse(`${file}:${n}: "at" must be an ISO time or epoch milliseconds`);
+      events.push({ cid: cidN as number, count: countN as number, at: atMs });
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') usage(`--views: no such file ${file}`);
+    throw error;
+  }
+  // Logs of several gateways interleave: replay in time order (stable for equal times).
+  return events.sort((a, b) => a.at - b.at);
+}
+
+async function readCandidateLevels(file: string): Promise<readonly Level[]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    usage(`--levels: cannot read ${file}: ${(error as Error).message}`);
+  }
+  const table = Array.isArray(parsed) ? parsed : (parsed as { levels?: unknown } | null)?.levels;
+  if (!Array.isArray(table)) usage(`--levels: ${file} holds neither {"levels": [...]} nor [...]`);
+  const checked = validateLevels(table as Level[]);
+  if (!checked.ok) {
+    refuse(
+      `invalid level table (INVALID_LEVELS): ${checked.errors.map((v) => `${v.message} (rule: ${v.rule})`).join('; ')}`,
+    );
+  }
+  return checked.levels;
+}
+
+/** The candidate settings: the TIERING_* variables in force with the options given, read by the same rules. */
+function candidateTiering(): ChooseTierOptions {
+  const overrides: Record<string, string> = {};
+  if (args.hysteresis !== undefined) overrides.TIERING_HYSTERESIS = args.hysteresis;
+  if (args.budget !== undefined) overrides.TIERING_FLAP_BUDGET = args.budget;
+  if (args.residence !== undefined) overrides.TIERING_MIN_RESIDENCE_MS = args.residence;
+  try {
+    return loadConfig({ ...process.env, ...overrides }).tiering;
+  } catch (error) {
+    if (error instanceof ConfigError) usage(error.message);
+    throw error;
+  }
+}
+
+function policyText(options: ChooseTierOptions): string {
+  const hysteresis =
+    (options.hysteresisPercent ?? 0) > 0
+      ? `${options.hysteresisPercent}%`
+      : `${options.hysteresis ?? 0} views`;
+  const byLevel = Object.entries(options.minResidenceByLevel ?? {})
+    .map(([level, ms]) => `${level} ${ms} ms`)
+    .join(', ');
+  const residence = `${options.minResidenceMs ?? 0} ms${byLevel ? ` (${byLevel})` : ''}`;
+  const budget = options.flapBudget
+    ? `${options.flapBudget.moves} per ${options.flapBudget.windowMs} ms`
+    : 'off';
+  return `hysteresis ${hysteresis}, residence ${residence}, flap budget ${budget}`;
+}
+
+function tableText(file: string, current: ReplayResult, candidate: ReplayResult): string {
+  const pct = (share: number) => `${(share * 100).toFixed(1)}%`;
+  const row = (name: string, f: (r: ReplayResult) => string) => [name, f(current), f(candidate)];
+  return [
+    `replay of ${file}: ${current.posts} posts, ${current.contents} contents`,
+    `  current:   ${policyText(currentTiering)}${candidateLevels === null ? '' : ' (level table in force)'}`,
+    `  candidate: ${policyText(candidateOptions)}${candidateLevels === null ? '' : ` (level table ${args.levels ?? ''})`}`,
+    '',
+    ...columns([
+      ['', 'current', 'candidate'],
+      row('moves', (r) => String(r.moves)),
+      row('  promotions', (r) => String(r.promotions)),
+      row('  demotions', (r) => String(r.demotions)),
+      row('bytes moved', (r) => bytesText(r.bytesMoved)),
+      row('prevented by hysteresis', (r) => String(r.prevented.hysteresis)),
+      row('prevented by residence', (r) => String(r.prevented.residence)),
+      row('prevented by flap budget', (r) => String(r.prevented['flap-budget'])),
+      row('most moves of one content', (r) => String(r.maxMovesPerContent)),
+      row('time off target', (r) => pct(r.offTargetShare)),
+    ]),
+  ].join('\n');
+}
+
+loadEnvFile();
+const config = configOrExit('replay', () => loadConfig(process.env));
+const currentTiering = config.tiering;
+const candidateOptions = candidateTiering();
+const candidateLevels = args.levels === undefined ? null : await readCandidateLevels(args.levels);
+const events = await readViews(viewsFile);
+
+const db = createDb(config.databaseUrl, { connectionLimit: 2 });
+let exitCode = 0;
+try {
+  const current = validateLevels(await listLevels(db));
+  if (!current.ok) {
+    throw new Error(
+      `the level table in MySQL breaks the rules (${current.errors.map((v) => v.message).join('; ')}); fix it first`,
+    );
+  }
+  const sizes = await contentSizes(db, [...new Set(events.map((e) => e.cid))]);
+  const sizeOf = (cid: number) => sizes.get(cid) ?? defaultSize;
+  const before = replayViews(events, { levels: current.levels, options: currentTiering }, sizeOf);
+  const after = replayViews(
+    events,
+    { levels: candidateLevels ?? current.levels, options: candidateOptions },
+    sizeOf,
+  );
+  if (args.json) {
+    const body = {
+      views: viewsFile,
+      current: { tiering: currentTiering, result: before },
+      candidate: {
+        tiering: candidateOptions,
+        levels: candidateLevels === null ? null : candidateLevels,
+        result: after,
+      },
+      sizes: { known: sizes.size, defaultBytes: defaultSize },
+    };
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${tableText(viewsFile, before, after)}\n`);
+  }
+} catch (error) {
+  process.stderr.write(
+    `replay failed: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  exitCode = 2;
+} finally {
+  await db.destroy().catch(() => undefined);
+}
+process.exit(exitCode);
