@@ -5,7 +5,7 @@ import {
   listDemotionCandidates,
   listLevels,
   listTierReservations,
-  readTierUsage,
+  readLevelUsage,
   recordContentSize,
   reserveTierSpace,
   type Database,
@@ -74,19 +74,23 @@ export async function sweepCapacity(deps: CapacitySweepDeps): Promise<CapacitySw
   const checked = validateLevels(await listLevels(deps.db));
   if (!checked.ok) return [];
   const levels = checked.levels;
-  const usage = await readTierUsage(deps.db);
+  const usage = await readLevelUsage(deps.db, levels);
+  // The delayed jobs are read once per sweep, and only when a tier needs them.
+  let delayed: Promise<RelocateJobLike[]> | null = null;
+  const delayedJobs = () => (delayed ??= deps.queue.getDelayed(0, WAITING_SCAN - 1));
   const deployment = await getDeploymentId(deps.db);
   const report: CapacitySweepLevel[] = [];
   for (const [index, level] of levels.entries()) {
     const capacity = tierCapacity(level);
     if (!capacity) continue;
-    const usedBytes = usage.get(level.name)?.bytes ?? 0;
+    const used = usage[level.name];
+    const usedBytes = used?.bytes ?? 0;
     const entry: CapacitySweepLevel = {
       level: level.name,
       usedBytes,
       highBytes: capacity.highBytes,
       lowBytes: capacity.lowBytes,
-      state: usedBytes > capacity.highBytes ? 'over' : 'ok',
+      state: used?.aboveHighWatermark ? 'over' : 'ok',
       waiting: 0,
       demoted: 0,
       demotedBytes: 0,
@@ -94,7 +98,8 @@ export async function sweepCapacity(deps: CapacitySweepDeps): Promise<CapacitySw
       shortfall: null,
     };
     report.push(entry);
-    const waiting = entry.state === 'ok' ? await waitingForSpace(deps, level) : [];
+    const waiting =
+      entry.state === 'ok' ? await waitingForSpace(deps, level, levels, await delayedJobs()) : [];
     entry.waiting = waiting.length;
     if (entry.state === 'ok' && waiting.length === 0) continue;
     const below = index > 0 ? levels[index - 1] : undefined;
@@ -223,6 +228,9 @@ async function earmark(deps: CapacitySweepDeps, level: Level, wait: RankedConten
   });
 }
 
+/** A relocation job as the queue returns it. */
+type RelocateJobLike = Awaited<ReturnType<RelocationQueue['getDelayed']>>[number];
+
 /** Most delayed jobs the sweep reads to find the moves waiting for space. */
 const WAITING_SCAN = 1000;
 
@@ -231,10 +239,13 @@ const WAITING_SCAN = 1000;
  * {@link CAPACITY_HOLD_CODE} on this level), hottest first: a content pinned to the level before
  * any count. Sizes come from MySQL, else from the file on the content's tier.
  */
-async function waitingForSpace(deps: CapacitySweepDeps, level: Level): Promise<RankedContent[]> {
-  const delayed = await deps.queue.getDelayed(0, WAITING_SCAN - 1);
+async function waitingForSpace(
+  deps: CapacitySweepDeps,
+  level: Level,
+  levels: readonly Level[],
+  delayed: readonly RelocateJobLike[],
+): Promise<RankedContent[]> {
   const found: RankedContent[] = [];
-  const levels = await listLevels(deps.db);
   for (const job of delayed) {
     if (job.data.reason === 'capacity') continue;
     const cid = job.data.cid;

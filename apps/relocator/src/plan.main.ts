@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { listLevels } from '@relocation/db';
 import {
   MAX_PLAN_LIMIT,
@@ -8,8 +7,9 @@ import {
   type RelocationPlan,
 } from '@relocation/queue';
 import { configOrExit, loadEnvFile } from '@relocation/runtime';
-import { validateLevels, type Level } from '@relocation/tiering';
+import { validateLevels } from '@relocation/tiering';
 import { parseCliArgs } from './cli-args.ts';
+import { readLevelsFile } from './cli-levels-file.ts';
 import { bytesText, columns } from './cli-table.ts';
 import { openCliBackends } from './cli-backends.ts';
 import { loadConfig } from './config.ts';
@@ -52,26 +52,7 @@ const sizes = args.sizes;
 const levelsFile = args.levels;
 const json = args.json;
 
-/** The candidate table of `--levels`, checked by the level rules (exit 1 when refused). */
-async function readCandidate(file: string): Promise<readonly Level[]> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    usage(`--levels: cannot read ${file}: ${(error as Error).message}`);
-  }
-  const table = Array.isArray(parsed) ? parsed : (parsed as { levels?: unknown } | null)?.levels;
-  if (!Array.isArray(table)) usage(`--levels: ${file} holds neither {"levels": [...]} nor [...]`);
-  const checked = validateLevels(table as Level[]);
-  if (!checked.ok) {
-    const problems = checked.errors.map((v) => `${v.message} (rule: ${v.rule})`);
-    process.stderr.write(`invalid level table (INVALID_LEVELS): ${problems.join('; ')}\n`);
-    process.exit(1);
-  }
-  return checked.levels;
-}
-
-const candidate = levelsFile === undefined ? null : await readCandidate(levelsFile);
+const candidate = levelsFile === undefined ? null : await readLevelsFile(levelsFile, usage);
 
 function boundaryText(move: PlannedMove): string {
   if (move.pinned) return `pinned to ${move.to}`;

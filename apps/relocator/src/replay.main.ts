@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { contentSizes, createDb, listLevels } from '@relocation/db';
 import { ConfigError, configOrExit, loadEnvFile } from '@relocation/runtime';
@@ -7,11 +6,11 @@ import {
   replayViews,
   validateLevels,
   type ChooseTierOptions,
-  type Level,
   type ReplayResult,
   type ViewEvent,
 } from '@relocation/tiering';
 import { parseCliArgs } from './cli-args.ts';
+import { readLevelsFile } from './cli-levels-file.ts';
 import { bytesText, columns } from './cli-table.ts';
 import { loadConfig } from './config.ts';
 
@@ -98,24 +97,6 @@ async function readViews(file: string): Promise<ViewEvent[]> {
   return events.sort((a, b) => a.at - b.at);
 }
 
-async function readCandidateLevels(file: string): Promise<readonly Level[]> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    usage(`--levels: cannot read ${file}: ${(error as Error).message}`);
-  }
-  const table = Array.isArray(parsed) ? parsed : (parsed as { levels?: unknown } | null)?.levels;
-  if (!Array.isArray(table)) usage(`--levels: ${file} holds neither {"levels": [...]} nor [...]`);
-  const checked = validateLevels(table as Level[]);
-  if (!checked.ok) {
-    refuse(
-      `invalid level table (INVALID_LEVELS): ${checked.errors.map((v) => `${v.message} (rule: ${v.rule})`).join('; ')}`,
-    );
-  }
-  return checked.levels;
-}
-
 /** The candidate settings: the TIERING_* variables in force with the options given, read by the same rules. */
 function candidateTiering(): ChooseTierOptions {
   const overrides: Record<string, string> = {};
@@ -172,7 +153,7 @@ loadEnvFile();
 const config = configOrExit('replay', () => loadConfig(process.env));
 const currentTiering = config.tiering;
 const candidateOptions = candidateTiering();
-const candidateLevels = args.levels === undefined ? null : await readCandidateLevels(args.levels);
+const candidateLevels = args.levels === undefined ? null : await readLevelsFile(args.levels, usage);
 const events = await readViews(viewsFile);
 
 const db = createDb(config.databaseUrl, { connectionLimit: 2 });

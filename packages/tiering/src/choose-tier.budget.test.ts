@@ -283,4 +283,17 @@ describe('hysteresis as a percent of the boundary, residence per level', () => {
     // silver has the default residence (1 s), long past.
     expect(chooseTier({ ...base, count: 10, current: 'silver' })).toMatchObject({ kind: 'move' });
   });
+
+  it('finds no residence inherited from Object for a level named like one of its properties', () => {
+    const levels = LEVELS.map((l) => (l.name === 'gold' ? { ...l, name: 'constructor' } : l));
+    const decision = chooseTier({
+      count: 10,
+      levels,
+      current: 'constructor',
+      options: { minResidenceByLevel: { silver: HOUR } },
+      lastMovedAt: 0,
+      now: 1,
+    });
+    expect(decision).toMatchObject({ kind: 'move', to: 'bronze' });
+  });
 });

@@ -192,7 +192,7 @@ function decideByCount(input: ChooseTierInput): TierDecision {
     return { kind: 'stay', level: from.name, reason: 'within-hysteresis' };
   }
 
-  const residenceMs = options.minResidenceByLevel?.[from.name] ?? minResidenceMs;
+  const residenceMs = residenceOf(from, options);
   assertNonNegative(`options.minResidenceByLevel.${from.name}`, residenceMs);
   if (residenceMs > 0 && movedAt !== null && now !== undefined) {
     const allowedAt = movedAt + residenceMs;
@@ -364,10 +364,7 @@ export function explainMove(input: ChooseTierInput, to: string): MoveExplanation
     policy: {
       hysteresis: options.hysteresis ?? 0,
       hysteresisPercent: options.hysteresisPercent ?? 0,
-      minResidenceMs:
-        (from ? options.minResidenceByLevel?.[from.name] : undefined) ??
-        options.minResidenceMs ??
-        0,
+      minResidenceMs: from ? residenceOf(from, options) : (options.minResidenceMs ?? 0),
       flapBudget:
         budget === null
           ? null
@@ -381,4 +378,16 @@ export function explainMove(input: ChooseTierInput, to: string): MoveExplanation
             },
     },
   };
+}
+
+/**
+ * The minimum residence on `level`: its own entry of `minResidenceByLevel` (own properties only,
+ * so a level named `constructor` finds nothing inherited), else `minResidenceMs`.
+ */
+function residenceOf(level: Level, options: ChooseTierOptions): number {
+  const byLevel = options.minResidenceByLevel;
+  if (byLevel !== undefined && Object.hasOwn(byLevel, level.name)) {
+    return byLevel[level.name] ?? 0;
+  }
+  return options.minResidenceMs ?? 0;
 }
