@@ -1,4 +1,5 @@
 import type { Level } from './level.ts';
+import { freshLevel, rateTarget, thresholdsOf, type ViewRatePolicy } from './view-rate.ts';
 
 /**
  * A flap budget: a content changes tier at most `moves` times in any `windowMs`; past it, it
@@ -35,6 +36,13 @@ export interface ChooseTierOptions {
   readonly minResidenceMs?: number;
   readonly minResidenceByLevel?: Readonly<Record<string, number>>;
   readonly flapBudget?: FlapBudget | null;
+  /**
+   * The view-rate policy: with it, contents are placed by their view rate (`ChooseTierInput.rate`)
+   * and its per-level thresholds instead of by their count, and the hysteresis settings do not
+   * apply (each boundary's two thresholds are its band). Residence, the flap budget and pins
+   * apply as with the count. Absent or `null`: the count decides (the default).
+   */
+  readonly viewRate?: ViewRatePolicy | null;
 }
 
 /** A level change of the content (from its history), for the flap budget. */
@@ -71,16 +79,23 @@ export interface ChooseTierInput {
    * hot path; the relocator, which commits moves, applies it from MySQL's history).
    */
   readonly recentMoves?: readonly RecentMove[] | null;
+  /**
+   * With `options.viewRate`: the content's view rate in views per hour as of `now` (`rateAt` of
+   * its rate state); `null` or absent while it is not known yet (warming up), and the content
+   * then stays where it is (a content on no known level goes where its count calls for).
+   */
+  readonly rate?: number | null;
 }
 
 /**
- * The content stays where it is: already on its target, inside the hysteresis band, or on the
- * level it is pinned to.
+ * The content stays where it is: already on its target, inside the hysteresis band (with the
+ * view-rate policy: between a boundary's two thresholds), on the level it is pinned to, or (with
+ * the view-rate policy) because its rate is not known yet.
  */
 export interface StayDecision {
   readonly kind: 'stay';
   readonly level: string;
-  readonly reason: 'on-target' | 'within-hysteresis' | 'pinned';
+  readonly reason: 'on-target' | 'within-hysteresis' | 'pinned' | 'rate-unknown';
 }
 
 /**
@@ -149,7 +164,7 @@ export function targetLevel(count: number, levels: readonly Level[]): Level {
  * non-finite options or times).
  */
 export function chooseTier(input: ChooseTierInput): TierDecision {
-  return applyPin(decideByCount(input), input.pin ?? null, input.current, input.levels);
+  return applyPin(decideByPopularity(input), input.pin ?? null, input.current, input.levels);
 }
 
 /**
@@ -170,7 +185,7 @@ export function applyPin(
   return { kind: 'move', from: current, to: pin, reason: 'pinned' };
 }
 
-function decideByCount(input: ChooseTierInput): TierDecision {
+function decideByPopularity(input: ChooseTierInput): TierDecision {
   const { count, levels, current, now, lastMovedAt } = input;
   const options = input.options ?? {};
   const minResidenceMs = options.minResidenceMs ?? 0;
@@ -181,16 +196,35 @@ function decideByCount(input: ChooseTierInput): TierDecision {
   const movedAt = lastMovedAt ?? null;
   if (movedAt !== null) assertFinite('lastMovedAt', movedAt);
 
-  const target = targetLevel(count, levels);
   const from = current === null ? undefined : levels.find((level) => level.name === current);
+  const viewRate = options.viewRate ?? null;
+  const rate = input.rate ?? null;
   if (from === undefined) {
+    const target =
+      viewRate !== null && rate !== null
+        ? freshLevel(rate, levels, viewRate)
+        : targetLevel(count, levels);
     return { kind: 'move', from: current, to: target.name, reason: 'unknown-current' };
   }
-  if (from.name === target.name) return { kind: 'stay', level: from.name, reason: 'on-target' };
-  const up = target.minCount > from.minCount;
-  if (withinBand(from, count, options)) {
-    return { kind: 'stay', level: from.name, reason: 'within-hysteresis' };
+  let target: Level;
+  if (viewRate === null) {
+    target = targetLevel(count, levels);
+    if (from.name === target.name) return { kind: 'stay', level: from.name, reason: 'on-target' };
+    if (withinBand(from, count, options)) {
+      return { kind: 'stay', level: from.name, reason: 'within-hysteresis' };
+    }
+  } else {
+    assertCount(count);
+    if (rate === null) return { kind: 'stay', level: from.name, reason: 'rate-unknown' };
+    assertNonNegative('rate', rate);
+    const byRate = rateTarget(rate, levels, from, viewRate);
+    target = byRate.level;
+    if (from.name === target.name) {
+      const reason = byRate.fresh.name === from.name ? 'on-target' : 'within-hysteresis';
+      return { kind: 'stay', level: from.name, reason };
+    }
   }
+  const up = target.minCount > from.minCount;
 
   const residenceMs = residenceOf(from, options);
   assertNonNegative(`options.minResidenceByLevel.${from.name}`, residenceMs);
@@ -314,12 +348,30 @@ export interface CrossedBoundary {
   readonly threshold: number;
 }
 
+/** The rate threshold a content's view rate crossed (the view-rate policy). */
+export interface CrossedRateThreshold {
+  /** The rate that decided, views per hour. */
+  readonly rate: number;
+  /** `promote` (the threshold of the level moved to) or `demote` (that of the level left). */
+  readonly kind: 'promote' | 'demote';
+  /** The level whose threshold it is. */
+  readonly level: string;
+  /** The threshold, views per hour. */
+  readonly threshold: number;
+  readonly halfLifeMs: number;
+}
+
 /** Why a content moves, as its history row records it. */
 export interface MoveExplanation {
-  /** The count that decided. */
+  /** The count that decided (with the view-rate policy, the latest count). */
   readonly count: number;
-  /** `null` when no edge was crossed: a pin decided, or the current level is unknown. */
+  /**
+   * The count policy's edge crossed; `null` when none was: a pin decided, the current level is
+   * unknown, or the view-rate policy decided (see `rate`).
+   */
   readonly boundary: CrossedBoundary | null;
+  /** With the view-rate policy, the rate threshold crossed (`null`: a pin or unknown level). */
+  readonly rate?: CrossedRateThreshold | null;
   /** The policy in force: hysteresis, the residence of the level left, the flap budget's state. */
   readonly policy: {
     readonly hysteresis: number;
@@ -344,7 +396,20 @@ export function explainMove(input: ChooseTierInput, to: string): MoveExplanation
   const target = input.levels.find((level) => level.name === to);
   const pinned = input.pin !== null && input.pin !== undefined && input.pin === to;
   let boundary: CrossedBoundary | null = null;
-  if (from !== undefined && target !== undefined && !pinned && from.name !== target.name) {
+  let rate: CrossedRateThreshold | null = null;
+  const viewRate = options.viewRate ?? null;
+  const moving = from !== undefined && target !== undefined && !pinned && from.name !== target.name;
+  if (moving && viewRate !== null) {
+    const up = target.minCount > from.minCount;
+    const level = up ? target : from;
+    rate = {
+      rate: input.rate ?? 0,
+      kind: up ? 'promote' : 'demote',
+      level: level.name,
+      threshold: thresholdsOf(level, viewRate)?.[up ? 'promote' : 'demote'] ?? 0,
+      halfLifeMs: viewRate.halfLifeMs,
+    };
+  } else if (moving) {
     const up = target.minCount > from.minCount;
     const edge = up ? 'max' : 'min';
     const count = up ? (from.maxCount ?? from.minCount) : from.minCount;
@@ -361,6 +426,7 @@ export function explainMove(input: ChooseTierInput, to: string): MoveExplanation
   return {
     count: input.count,
     boundary,
+    ...(viewRate === null ? {} : { rate }),
     policy: {
       hysteresis: options.hysteresis ?? 0,
       hysteresisPercent: options.hysteresisPercent ?? 0,

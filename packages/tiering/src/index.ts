@@ -24,6 +24,7 @@ export type {
   ChooseTierInput,
   ChooseTierOptions,
   CrossedBoundary,
+  CrossedRateThreshold,
   FlapBudget,
   MoveDecision,
   MoveExplanation,
@@ -36,3 +37,13 @@ export { replayViews } from './replay.ts';
 export type { ReplayPolicy, ReplayResult, ViewEvent } from './replay.ts';
 export { syntheticViews } from './synthetic-views.ts';
 export type { SyntheticViewsOptions } from './synthetic-views.ts';
+export {
+  freshLevel,
+  observeViews,
+  RATE_UNIT_MS,
+  rateAt,
+  rateTarget,
+  thresholdsOf,
+  warmUpMs,
+} from './view-rate.ts';
+export type { RateTarget, RateThresholds, ViewRatePolicy, ViewRateState } from './view-rate.ts';
