@@ -36,7 +36,7 @@ export const legacyRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
       },
     },
     async (request) => {
-      const outcome = await postViews(app.gateway, request.body);
+      const outcome = await postViews(app.gateway, request.body, { requestId: request.id });
       app.metrics.posts.inc({ outcome: outcome.status });
       return {
         cid: String(outcome.cid),

@@ -39,12 +39,13 @@ export const viewsRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
     },
     async (request) => {
       const body = request.body;
+      const options = { requestId: request.id };
       if (Array.isArray(body)) {
-        const items = await postBatch(app.gateway, body);
+        const items = await postBatch(app.gateway, body, options);
         for (const item of items) app.metrics.posts.inc({ outcome: outcomeOf(item) });
         return { items };
       }
-      const outcome = await postViews(app.gateway, body);
+      const outcome = await postViews(app.gateway, body, options);
       app.metrics.posts.inc({ outcome: outcome.status });
       return outcome;
     },

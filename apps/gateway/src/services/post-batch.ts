@@ -4,6 +4,7 @@ import {
   recordLatest,
   type CacheHit,
   type PostViewsDeps,
+  type PostViewsOptions,
   type ViewOutcome,
   type ViewReport,
 } from './post-views.ts';
@@ -28,11 +29,13 @@ export const BATCH_CONCURRENCY = 32;
  * Items for the same cid run one after another in batch order, so the last one wins, as if they
  * had been posted one by one; different cids run in parallel. An item's client error (unknown
  * cid) is reported in its entry. A backend outage (503) or a bug fails the whole batch: posting a
- * total count again is harmless, so the client can simply retry it.
+ * total count again is harmless, so the client can simply retry it. Every job the batch queues
+ * carries `options.requestId` (one request id per batch).
  */
 export async function postBatch(
   deps: PostViewsDeps,
   items: readonly ViewReport[],
+  options: PostViewsOptions = {},
 ): Promise<BatchEntry[]> {
   const byCid = new Map<number, number[]>();
   items.forEach((item, index) => {
@@ -69,7 +72,7 @@ export async function postBatch(
             }
             hit = refilled;
           }
-          entries[index] = await decide(deps, item, hit, now);
+          entries[index] = await decide(deps, item, hit, now, options);
         } catch (error) {
           const appError = toAppError(error);
           if (appError.statusCode >= 500) {

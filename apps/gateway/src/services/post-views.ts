@@ -1,6 +1,7 @@
 import { getContent, getContentPin, type Database } from '@relocation/db';
 import {
   enqueueRelocation,
+  relocationJobDataSchema,
   type ContentCache,
   type RecordCountResult,
   type RelocationQueue,
@@ -46,8 +47,28 @@ export interface ViewOutcome {
   jobId: string | null;
 }
 
+/** What one post passes on besides its reports. */
+export interface PostViewsOptions {
+  /**
+   * The post's request id (Fastify's `request.id`: the client's `x-request-id`, else generated).
+   * A job this post queues carries it, cut to the length the job allows, and the relocator writes
+   * it into the history row of the move.
+   */
+  readonly requestId?: string;
+}
+
 /** What {@link ContentCache.recordCount} answers for a cached cid. */
 export type CacheHit = Extract<RecordCountResult, { kind: 'hit' }>;
+
+// The job payload's own limit (and the width of update_history.request_id): a longer
+// x-request-id is cut rather than making the job invalid.
+const MAX_REQUEST_ID_LENGTH = relocationJobDataSchema.shape.requestId.unwrap().maxLength ?? 128;
+
+/** The request id a job may carry: cut to the payload's limit; an empty one is left out. */
+export function jobRequestId(requestId: string | undefined): string | undefined {
+  if (requestId === undefined || requestId === '') return undefined;
+  return requestId.slice(0, MAX_REQUEST_ID_LENGTH);
+}
 
 // A cid's entry can only disappear between the fill and the retry if someone forgets it on
 // purpose; a few retries cover that without looping forever.
@@ -62,22 +83,27 @@ const MAX_FILL_ATTEMPTS = 3;
  * is read from MySQL once and cached. Throws `CONTENT_NOT_FOUND` for a cid no content has, and
  * `REDIS_UNAVAILABLE` / `DATABASE_UNAVAILABLE` when a backend it needs is down.
  */
-export async function postViews(deps: PostViewsDeps, report: ViewReport): Promise<ViewOutcome> {
+export async function postViews(
+  deps: PostViewsDeps,
+  report: ViewReport,
+  options: PostViewsOptions = {},
+): Promise<ViewOutcome> {
   const now = (deps.now ?? Date.now)();
   const hit = await recordLatest(deps, report.cid, report.count, now);
-  return decide(deps, report, hit, now);
+  return decide(deps, report, hit, now, options);
 }
 
 /**
  * The second half of {@link postViews}, once the count is recorded: chooses the target from the
  * cached tier and pin (a pin overrides the count) and queues the relocation when needed. Batches record their counts in one pipeline
- * and then decide item by item.
+ * and then decide item by item. A job it queues carries `options.requestId`.
  */
 export async function decide(
   deps: PostViewsDeps,
   report: ViewReport,
   hit: CacheHit,
   now: number,
+  options: PostViewsOptions = {},
 ): Promise<ViewOutcome> {
   const { cid, count } = report;
   const { levels } = await deps.levels.forVersion(hit.levelsVersion);
@@ -110,6 +136,7 @@ export async function decide(
         from: hit.level,
         requestedAt: now,
         deployment,
+        requestId: jobRequestId(options.requestId),
       }),
     );
     jobId = job.id ?? jobId;
