@@ -96,6 +96,8 @@ describe('metrics and OpenAPI', () => {
     expect(valueOf(samples, 'gateway_posts_total', { outcome: 'not_found' })).toBe(2);
     expect(valueOf(samples, 'gateway_posts_total', { outcome: 'invalid' })).toBe(1);
     expect(valueOf(samples, 'gateway_posts_total', { outcome: 'error' })).toBe(0);
+    // Hysteresis is off by default: nothing is held.
+    expect(valueOf(samples, 'gateway_policy_holds_total', { rule: 'hysteresis' })).toBe(0);
     expect(valueOf(samples, 'gateway_relocation_jobs', { state: 'waiting' })).toBe(1);
     expect(valueOf(samples, 'gateway_relocation_jobs', { state: 'active' })).toBe(0);
     expect(valueOf(samples, 'gateway_relocation_queue_depth')).toBe(1);
@@ -181,5 +183,59 @@ describe('metrics and OpenAPI', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.headers['x-request-id']).toBe('abc-123');
+  });
+});
+
+describe('gateway_policy_holds_total', () => {
+  let services: Services;
+  let gw: Gateway;
+
+  beforeAll(async () => {
+    services = await openServices();
+    // Levels bronze 0–999, silver 1000–1999, gold 2000–: a content leaves bronze above 1049.
+    gw = await buildGateway(services, { TIERING_HYSTERESIS: '50' });
+  });
+  afterAll(async () => {
+    await gw?.app.close();
+    await services?.close();
+  });
+
+  // Read from its own line: right after the start prom-client prints the event-loop lag as `Nan`,
+  // which Prometheus reads but the strict parser above refuses.
+  const holds = async () => {
+    const text = (await gw.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const line = /^gateway_policy_holds_total\{rule="hysteresis"\} (\d+)$/m.exec(text);
+    return line ? Number(line[1]) : undefined;
+  };
+
+  it('counts each report past its boundary but inside the hysteresis band, legacy, v1 and batch items alike', async () => {
+    expect(await holds()).toBe(0);
+    // cid 7 is on bronze: 1000 and 1049 call for silver but are inside the band.
+    for (const count of [1000, 1049]) {
+      const res = await gw.app.inject(form('/post_sentence', `cid=7&count=${count}`));
+      expect(res.json()).toMatchObject({ status: 'done', db_level: 'bronze', target: 'bronze' });
+    }
+    expect(await holds()).toBe(2);
+    // cid 9 is on silver (1000–1999): 950 is inside the band below it, 2049 inside the band above;
+    // 1500 is on target and 4040 is unknown: neither is a hold.
+    const single = await gw.app.inject(json('/v1/views', { cid: 9, count: 950 }));
+    expect(single.json()).toMatchObject({ status: 'done', level: 'silver', jobId: null });
+    const batch = await gw.app.inject(
+      json('/v1/views', [
+        { cid: 9, count: 2049 },
+        { cid: 3, count: 1500 },
+        { cid: 4040, count: 1 },
+      ]),
+    );
+    expect(batch.json<{ items: { status: string }[] }>().items.map((i) => i.status)).toEqual([
+      'done',
+      'done',
+      'error',
+    ]);
+    expect(await holds()).toBe(4);
+    // Past the band the content moves: a move is queued and nothing is held.
+    const moved = await gw.app.inject(form('/post_sentence', 'cid=7&count=1050'));
+    expect(moved.json()).toMatchObject({ status: 'update', target: 'silver' });
+    expect(await holds()).toBe(4);
   });
 });

@@ -21,6 +21,7 @@ import { infrastructurePlugin, type InfrastructureDeps } from './plugins/infrast
 import { metricsPlugin } from './plugins/metrics.ts';
 import { rateLimitsPlugin } from './plugins/rate-limits.ts';
 import { securityHeadersPlugin } from './plugins/security-headers.ts';
+import { viewReportsPlugin } from './plugins/view-reports.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
 import { contentAdminRoutes } from './routes/content-admin.routes.ts';
 import { contentsRoutes } from './routes/contents.routes.ts';
@@ -120,6 +121,7 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
     await docs.register(swaggerUi, { routePrefix: DOCS_PATH });
   });
   await app.register(metricsPlugin);
+  await app.register(viewReportsPlugin);
   await app.register(errorHandlerPlugin);
   // Before the routes: it attaches the limits to the write routes as they are declared.
   await app.register(rateLimitsPlugin);

@@ -40,6 +40,16 @@ export const AUTH_FAILURE_REASONS = ['unknown_key', 'wrong_password', 'throttled
 /** One reason of {@link AUTH_FAILURE_REASONS}. */
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
 
+/**
+ * Rules counted by `gateway_policy_holds_total`: the gateway decides without a content's
+ * history, so of the placement policy's holds it sees only the hysteresis band (the relocator
+ * counts residence and flap-budget holds in `relocator_policy_holds_total`).
+ */
+export const GATEWAY_HOLD_RULES = ['hysteresis'] as const;
+
+/** One rule of {@link GATEWAY_HOLD_RULES}. */
+export type GatewayHoldRule = (typeof GATEWAY_HOLD_RULES)[number];
+
 /** Conditions reported by `gateway_redis_condition` (Redis answers but refuses writes). */
 export const REDIS_CONDITIONS = ['full', 'readonly'] as const;
 
@@ -55,6 +65,8 @@ export interface GatewayMetrics {
   errors: Counter<'code'>;
   /** Failed logins (API keys and the admin login) by reason. */
   authFailures: Counter<'reason'>;
+  /** View reports whose move the placement policy held, by rule (one per batch item). */
+  policyHolds: Counter<'rule'>;
 }
 
 declare module 'fastify' {
@@ -110,6 +122,14 @@ function metrics(app: FastifyInstance, _options: unknown, done: () => void): voi
     registers: [registry],
   });
   for (const reason of AUTH_FAILURE_REASONS) authFailures.inc({ reason }, 0);
+
+  const policyHolds = new Counter({
+    name: 'gateway_policy_holds_total',
+    help: 'View reports whose count is past its level boundary but inside the hysteresis band (TIERING_HYSTERESIS), so no move was queued, by rule',
+    labelNames: ['rule'] as const,
+    registers: [registry],
+  });
+  for (const rule of GATEWAY_HOLD_RULES) policyHolds.inc({ rule }, 0);
 
   new Gauge({
     name: 'gateway_relocation_jobs',
@@ -193,7 +213,7 @@ function metrics(app: FastifyInstance, _options: unknown, done: () => void): voi
     registers: [registry],
   });
 
-  app.decorate('metrics', { registry, posts, errors, authFailures });
+  app.decorate('metrics', { registry, posts, errors, authFailures, policyHolds });
 
   app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, not the URL, keeps the label set small.
@@ -226,7 +246,7 @@ function metrics(app: FastifyInstance, _options: unknown, done: () => void): voi
 
 /**
  * Prometheus metrics at `GET /metrics`, in a registry of this app instance: posts by outcome,
- * relocation jobs by state and the queue depth (read from BullMQ on scrape), whether Redis is
+ * posts held by the hysteresis band, relocation jobs by state and the queue depth (read from BullMQ on scrape), whether Redis is
  * full or read-only (read with INFO on scrape), errors by code,
  * HTTP request durations, and Node's default process metrics, all prefixed `gateway_`.
  */

@@ -36,7 +36,10 @@ export const legacyRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
       },
     },
     async (request) => {
-      const outcome = await postViews(app.gateway, request.body, { requestId: request.id });
+      const outcome = await postViews(app.gateway, request.body, {
+        requestId: request.id,
+        onDecided: app.viewReports.decided,
+      });
       app.metrics.posts.inc({ outcome: outcome.status });
       return {
         cid: String(outcome.cid),

@@ -39,7 +39,7 @@ export const viewsRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
     },
     async (request) => {
       const body = request.body;
-      const options = { requestId: request.id };
+      const options = { requestId: request.id, onDecided: app.viewReports.decided };
       if (Array.isArray(body)) {
         const items = await postBatch(app.gateway, body, options);
         for (const item of items) app.metrics.posts.inc({ outcome: outcomeOf(item) });

@@ -55,6 +55,26 @@ export interface PostViewsOptions {
    * it into the history row of the move.
    */
   readonly requestId?: string;
+  /**
+   * Told of every report decided: a known cid with a valid count, whose job, when one was
+   * needed, is queued. Called synchronously on the request's path, so it must be quick and must
+   * not throw (the gateway counts hysteresis holds and appends to the view log here).
+   */
+  readonly onDecided?: (view: DecidedView) => void;
+}
+
+/** A view report the gateway acted on, as {@link PostViewsOptions.onDecided} hears of it. */
+export interface DecidedView {
+  readonly cid: number;
+  /** Total views posted. */
+  readonly count: number;
+  /** When the gateway recorded the count: epoch milliseconds (the clock the decision used). */
+  readonly at: number;
+  /**
+   * `hysteresis` when the count calls for another level but is inside the hysteresis band of the
+   * one the content is on, so it stays (no move queued for this count); else `null`.
+   */
+  readonly heldBy: 'hysteresis' | null;
 }
 
 /** What {@link ContentCache.recordCount} answers for a cached cid. */
@@ -96,7 +116,8 @@ export async function postViews(
 /**
  * The second half of {@link postViews}, once the count is recorded: chooses the target from the
  * cached tier and pin (a pin overrides the count) and queues the relocation when needed. Batches record their counts in one pipeline
- * and then decide item by item. A job it queues carries `options.requestId`.
+ * and then decide item by item. A job it queues carries `options.requestId`; once decided (and
+ * queued), the report is passed to `options.onDecided`.
  */
 export async function decide(
   deps: PostViewsDeps,
@@ -141,6 +162,13 @@ export async function decide(
     );
     jobId = job.id ?? jobId;
   }
+  options.onDecided?.({
+    cid,
+    count,
+    at: now,
+    heldBy:
+      decision.kind === 'stay' && decision.reason === 'within-hysteresis' ? 'hysteresis' : null,
+  });
   return {
     cid,
     count,
