@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       rateLimits: { postsPerMinute: 6000, writesPerMinute: 600 },
       access: { apiKeys: [], legacyAllow: null, legacyRequireKey: false },
       trustProxy: false,
+      viewLogFile: null,
     });
   });
 
@@ -58,6 +59,7 @@ describe('loadConfig', () => {
       LEGACY_ALLOW: '10.0.0.0/8',
       LEGACY_REQUIRE_KEY: 'true',
       TRUST_PROXY: '1',
+      VIEW_LOG_FILE: '/var/log/relocation/views.ndjson',
     });
     expect(config).toEqual({
       port: 8080,
@@ -82,6 +84,7 @@ describe('loadConfig', () => {
         legacyRequireKey: true,
       },
       trustProxy: 1,
+      viewLogFile: '/var/log/relocation/views.ndjson',
     });
   });
 

@@ -40,6 +40,11 @@ export interface GatewayConfig extends SharedSettings {
   readonly access: AccessSettings;
   /** TRUST_PROXY: which proxies' `X-Forwarded-For` gives the client address (`false`: none). */
   readonly trustProxy: TrustProxy;
+  /**
+   * VIEW_LOG_FILE: the file every accepted view report is appended to, one NDJSON line
+   * `{"cid","count","at"}` (what `npm run replay -- --views` reads); `null`: no view log.
+   */
+  readonly viewLogFile: string | null;
 }
 
 /** Options of {@link loadConfig}. */
@@ -109,6 +114,7 @@ const envSchema = baseEnvSchema.extend({
   LEGACY_ALLOW: z.string().optional(),
   LEGACY_REQUIRE_KEY: flag(false),
   TRUST_PROXY: z.string().optional(),
+  VIEW_LOG_FILE: z.string().optional(),
 });
 
 function adminProblems({
@@ -132,9 +138,10 @@ function adminProblems({
  * ADMIN_USER and ADMIN_PASSWORD (both or neither; no default), BODY_LIMIT (1048576 bytes),
  * VIEWS_BATCH_MAX (1000), RATE_LIMIT_POSTS_PER_MINUTE (6000) and RATE_LIMIT_WRITES_PER_MINUTE
  * (600; both `0` = off), API_KEYS and API_KEYS_FILE (`name:role:sha256hex` entries; none = the
- * API is open as before), LEGACY_ALLOW (addresses and CIDR blocks), LEGACY_REQUIRE_KEY (false)
- * and TRUST_PROXY (false). Values are trimmed and an empty one counts as unset. Besides `env`,
- * only the file API_KEYS_FILE names is read. Returns a frozen object; throws a `ConfigError`
+ * API is open as before), LEGACY_ALLOW (addresses and CIDR blocks), LEGACY_REQUIRE_KEY (false),
+ * TRUST_PROXY (false) and VIEW_LOG_FILE (unset: no view log). Values are trimmed and an empty one
+ * counts as unset. Besides `env`, only the file API_KEYS_FILE names is read (VIEW_LOG_FILE is
+ * opened by the app, not here). Returns a frozen object; throws a `ConfigError`
  * listing every bad variable at once, one line each (one per bad key entry).
  */
 export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): GatewayConfig {
@@ -166,5 +173,6 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     }),
     access: read.access,
     trustProxy: read.trustProxy,
+    viewLogFile: e.VIEW_LOG_FILE ?? null,
   });
 }

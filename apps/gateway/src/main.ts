@@ -4,7 +4,7 @@ import { loadConfig } from './config.ts';
 import { startGateway, type GatewayHandle } from './start.ts';
 
 // The gateway's command line: `tsx apps/gateway/src/main.ts`. Reads the environment (a bad
-// variable: one line each on stderr, exit 2), starts, and closes gracefully on SIGTERM/SIGINT (a second signal forces the exit). An unexpected error
+// variable: one line each on stderr, exit 2), starts, and closes gracefully on SIGTERM/SIGINT (a second signal forces the exit); with VIEW_LOG_FILE set, SIGHUP reopens the view log. An unexpected error
 // (a bug) is logged, closes the same way and exits 70; a signal or another error during that
 // exits 70 at once.
 
@@ -52,4 +52,12 @@ function onSignal(signal: NodeJS.Signals): void {
 }
 process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
+if (config.viewLogFile !== null) {
+  // logrotate moved the view log (`postrotate kill -HUP`): open VIEW_LOG_FILE again.
+  const app = handle.app;
+  process.on('SIGHUP', () => {
+    logger.info({ file: config.viewLogFile }, 'SIGHUP: reopening the view log');
+    app.viewReports.reopenLog();
+  });
+}
 logger.info({ url: handle.url }, 'gateway listening');
