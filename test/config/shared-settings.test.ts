@@ -15,6 +15,9 @@ const FIELDS = {
   TIERING_MIN_RESIDENCE_MS: { gateway: 'tiering', relocator: 'tiering' },
   TIERING_MIN_RESIDENCE_BY_LEVEL: { gateway: 'tiering', relocator: 'tiering' },
   TIERING_FLAP_BUDGET: { gateway: 'tiering', relocator: 'tiering' },
+  TIERING_POLICY: { gateway: 'tiering', relocator: 'tiering' },
+  TIERING_RATE_HALF_LIFE: { gateway: 'tiering', relocator: 'tiering' },
+  TIERING_RATE_THRESHOLDS: { gateway: 'tiering', relocator: 'tiering' },
 } as const;
 type Shared = keyof typeof FIELDS;
 
@@ -48,6 +51,7 @@ function tiering(changes: Record<string, unknown>) {
     minResidenceMs: 0,
     minResidenceByLevel: {},
     flapBudget: { moves: 4, windowMs: 3_600_000 },
+    viewRate: null,
     ...rest,
   };
 }
@@ -93,6 +97,13 @@ describe('the gateway and the relocator read the shared settings alike', () => {
     ['TIERING_FLAP_BUDGET', '6/2h', tiering({ flapBudget: { moves: 6, windowMs: 7_200_000 } })],
     ['TIERING_FLAP_BUDGET', 'off', tiering({ flapBudget: null })],
     ['TIERING_FLAP_BUDGET', '0/1h', REFUSED],
+    ['TIERING_POLICY', 'count', tiering({})],
+    ['TIERING_POLICY', 'views', REFUSED],
+    // Rate settings without TIERING_POLICY=rate are read and not used.
+    ['TIERING_RATE_HALF_LIFE', '1d', tiering({})],
+    ['TIERING_RATE_HALF_LIFE', '1s', REFUSED],
+    ['TIERING_RATE_THRESHOLDS', 'gold=100/50', tiering({})],
+    ['TIERING_RATE_THRESHOLDS', 'gold=50/100', REFUSED],
   ])('%s=%j', (name, value, expected) => {
     const { gateway, relocator } = bothRead(name, value);
     expect(gateway).toEqual(relocator);
@@ -101,6 +112,27 @@ describe('the gateway and the relocator read the shared settings alike', () => {
     } else {
       expect(gateway).toEqual({ accepted: expected });
     }
+  });
+
+  it('both read the rate policy alike, and both refuse it without thresholds', () => {
+    const env = {
+      TIERING_POLICY: 'rate',
+      TIERING_RATE_HALF_LIFE: '2h',
+      TIERING_RATE_THRESHOLDS: 'silver=20/10,gold=100/50',
+    };
+    const viewRate = {
+      halfLifeMs: 7_200_000,
+      thresholds: { silver: { promote: 20, demote: 10 }, gold: { promote: 100, demote: 50 } },
+    };
+    expect(loadGatewayConfig(env).tiering).toEqual(tiering({ viewRate }));
+    expect(loadRelocatorConfig(env).tiering).toEqual(tiering({ viewRate }));
+    const { gateway, relocator } = bothRead('TIERING_POLICY', 'rate');
+    expect(gateway).toEqual(relocator);
+    expect(gateway).toEqual({
+      refused: [
+        expect.stringMatching(/^TIERING_RATE_THRESHOLDS: required with TIERING_POLICY=rate/),
+      ],
+    });
   });
 
   it('for any generated value of a shared variable: both accept it alike or both refuse it alike', () => {

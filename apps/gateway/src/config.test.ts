@@ -29,6 +29,7 @@ describe('loadConfig', () => {
         minResidenceMs: 0,
         minResidenceByLevel: {},
         flapBudget: { moves: 4, windowMs: 3_600_000 },
+        viewRate: null,
       },
       rateLimits: { postsPerMinute: 6000, writesPerMinute: 600 },
       access: { apiKeys: [], legacyAllow: null, legacyRequireKey: false },
@@ -76,6 +77,7 @@ describe('loadConfig', () => {
         minResidenceMs: 60_000,
         minResidenceByLevel: { gold: 3_600_000 },
         flapBudget: null,
+        viewRate: null,
       },
       rateLimits: { postsPerMinute: 120, writesPerMinute: 0 },
       access: {

@@ -26,6 +26,9 @@ describe('the base environment schema', () => {
       TIERING_MIN_RESIDENCE_MS: 0,
       TIERING_MIN_RESIDENCE_BY_LEVEL: {},
       TIERING_FLAP_BUDGET: { moves: 4, windowMs: 3_600_000 },
+      TIERING_POLICY: 'count',
+      TIERING_RATE_HALF_LIFE: 6 * 3_600_000,
+      TIERING_RATE_THRESHOLDS: {},
     });
   });
 
@@ -50,6 +53,9 @@ describe('the base environment schema', () => {
       TIERING_MIN_RESIDENCE_MS: 0,
       TIERING_MIN_RESIDENCE_BY_LEVEL: {},
       TIERING_FLAP_BUDGET: { moves: 4, windowMs: 3_600_000 },
+      TIERING_POLICY: 'count',
+      TIERING_RATE_HALF_LIFE: 6 * 3_600_000,
+      TIERING_RATE_THRESHOLDS: {},
     });
   });
 

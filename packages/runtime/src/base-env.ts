@@ -8,7 +8,10 @@ import {
   hysteresis,
   minResidenceByLevel,
   minResidenceMs,
+  rateHalfLife,
+  rateThresholds,
   tieringOptions,
+  tieringPolicy,
 } from './tiering-settings.ts';
 
 /** Log levels pino understands (`silent` turns logging off); the values `LOG_LEVEL` accepts. */
@@ -80,6 +83,12 @@ export const baseEnvSchema = z.object({
   TIERING_MIN_RESIDENCE_BY_LEVEL: minResidenceByLevel(),
   /** Most tier changes of one content per window (`4/1h`), or `off`. */
   TIERING_FLAP_BUDGET: flapBudget(),
+  /** What places contents: their total `count` (default) or their view `rate`. */
+  TIERING_POLICY: tieringPolicy(),
+  /** The half-life of the view rate (`TIERING_POLICY=rate`). */
+  TIERING_RATE_HALF_LIFE: rateHalfLife(),
+  /** Views per hour that promote into and demote out of each level (`TIERING_POLICY=rate`). */
+  TIERING_RATE_THRESHOLDS: rateThresholds(),
 });
 
 /** The parsed shared settings, as {@link baseEnvSchema} returns them. */

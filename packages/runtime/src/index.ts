@@ -15,11 +15,18 @@ export type { DurationOptions, WholeNumberOptions } from './env-fields.ts';
 export { loadEnv, readEnv } from './load-env.ts';
 export type { Env, LoadEnvOptions } from './load-env.ts';
 export {
+  DEFAULT_RATE_HALF_LIFE_MS,
   MAX_FLAP_WINDOW_MS,
+  MAX_RATE_HALF_LIFE_MS,
   MAX_RESIDENCE_MS,
   MIN_FLAP_WINDOW_MS,
+  MIN_RATE_HALF_LIFE_MS,
+  rateHalfLife,
+  rateThresholds,
+  TIERING_POLICIES,
   tieringOptions,
+  viewRatePolicy,
 } from './tiering-settings.ts';
-export type { HysteresisSetting, TieringEnv } from './tiering-settings.ts';
+export type { HysteresisSetting, TieringEnv, TieringPolicy } from './tiering-settings.ts';
 export { loadSetupSettings, setupEnvSchema } from './setup-settings.ts';
 export type { SetupSettings } from './setup-settings.ts';

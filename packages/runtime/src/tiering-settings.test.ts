@@ -209,6 +209,7 @@ describe('tieringOptions', () => {
       minResidenceMs: 60_000,
       minResidenceByLevel: { gold: HOUR },
       flapBudget: { moves: 6, windowMs: 2 * HOUR },
+      viewRate: null,
     });
     expect(Object.isFrozen(tiering)).toBe(true);
     expect(Object.isFrozen(tiering.minResidenceByLevel)).toBe(true);
@@ -221,6 +222,7 @@ describe('tieringOptions', () => {
       minResidenceMs: 0,
       minResidenceByLevel: {},
       flapBudget: DEFAULT_FLAP_BUDGET,
+      viewRate: null,
     });
   });
 
@@ -245,5 +247,119 @@ describe('tieringOptions', () => {
       kind: 'move',
       to: 'silver',
     });
+  });
+});
+
+describe('TIERING_POLICY, TIERING_RATE_HALF_LIFE and TIERING_RATE_THRESHOLDS', () => {
+  const rate = { TIERING_POLICY: 'rate', TIERING_RATE_THRESHOLDS: 'silver=20/10,gold=100/50' };
+
+  it('places by the count unless told otherwise, whatever the rate settings say', () => {
+    expect(options({}).viewRate).toBeNull();
+    expect(
+      options({ TIERING_POLICY: 'count', TIERING_RATE_THRESHOLDS: 'gold=100/50' }).viewRate,
+    ).toBeNull();
+  });
+
+  it('reads the rate policy: thresholds per level in views per hour, half-life 6h by default', () => {
+    const { viewRate } = options(rate);
+    expect(viewRate).toEqual({
+      halfLifeMs: 6 * HOUR,
+      thresholds: { silver: { promote: 20, demote: 10 }, gold: { promote: 100, demote: 50 } },
+    });
+    expect(Object.isFrozen(viewRate)).toBe(true);
+    expect(Object.isFrozen(viewRate?.thresholds)).toBe(true);
+    expect(Object.getPrototypeOf(viewRate?.thresholds)).toBeNull();
+  });
+
+  it.each([
+    ['gold=100', { gold: { promote: 100, demote: 100 } }],
+    ['gold=0.5/0', { gold: { promote: 0.5, demote: 0 } }],
+    [
+      ' gold = 12.25 / 3 , silver=2/1 ',
+      { gold: { promote: 12.25, demote: 3 }, silver: { promote: 2, demote: 1 } },
+    ],
+  ])('reads thresholds %j', (value, expected) => {
+    expect(
+      options({ TIERING_POLICY: 'rate', TIERING_RATE_THRESHOLDS: value }).viewRate?.thresholds,
+    ).toEqual(expected);
+  });
+
+  it.each([
+    ['30m', 30 * 60_000],
+    ['1m', 60_000],
+    ['1d', 24 * HOUR],
+    ['365d', 365 * 24 * HOUR],
+  ])('reads the half-life %j', (value, expected) => {
+    expect(options({ ...rate, TIERING_RATE_HALF_LIFE: value }).viewRate?.halfLifeMs).toBe(expected);
+  });
+
+  it.each(['off', '0', '59s', '366d', '-1h', '1.5h', 'soon'])(
+    'refuses the half-life %j',
+    (value) => {
+      expect(issuesOf({ ...rate, TIERING_RATE_HALF_LIFE: value })).toEqual([
+        `TIERING_RATE_HALF_LIFE: must be a duration from 1m to 365d such as 30m, 6h, 1d (the time in which the view rate of a content nobody watches halves) (got ${JSON.stringify(value)})`,
+      ]);
+    },
+  );
+
+  it('refuses a policy it does not know', () => {
+    expect(issuesOf({ TIERING_POLICY: 'popularity' })).toEqual([
+      'TIERING_POLICY: must be one of count, rate (got "popularity")',
+    ]);
+  });
+
+  it.each([
+    ['gold', 'entry "gold" must be level=promote/demote (e.g. gold=100/50)'],
+    [
+      'gold=',
+      'gold=: the thresholds must be views per hour, promote/demote such as 100/50 (or one number for both)',
+    ],
+    [
+      'gold=1/2/3',
+      'gold=1/2/3: the thresholds must be views per hour, promote/demote such as 100/50 (or one number for both)',
+    ],
+    [
+      'gold=-1/0',
+      'gold=-1/0: the thresholds must be views per hour, promote/demote such as 100/50 (or one number for both)',
+    ],
+    [
+      'gold=1e3',
+      'gold=1e3: the thresholds must be views per hour, promote/demote such as 100/50 (or one number for both)',
+    ],
+    ['gold=0', 'gold=0: the promote threshold must be more than 0 views per hour'],
+    [
+      'gold=50/100',
+      'gold=50/100: the demote threshold (100) must not be above the promote threshold (50)',
+    ],
+    ['g old=1', "level \"g old\" must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'"],
+    ['gold=2,gold=3', 'level gold is given twice'],
+  ])('refuses thresholds %j with a line naming the entry', (value, message) => {
+    const issues = issuesOf({ TIERING_POLICY: 'rate', TIERING_RATE_THRESHOLDS: value });
+    expect(issues).toEqual([
+      `TIERING_RATE_THRESHOLDS: ${message}; expected e.g. silver=20/10,gold=100/50 (got ${JSON.stringify(value)})`,
+    ]);
+  });
+
+  it('requires thresholds with the rate policy, naming the variable and an example', () => {
+    expect(() => options({ TIERING_POLICY: 'rate' })).toThrow(ConfigError);
+    expect(() => options({ TIERING_POLICY: 'rate' })).toThrow(
+      /^TIERING_RATE_THRESHOLDS: required with TIERING_POLICY=rate: .*e\.g\. silver=20\/10,gold=100\/50$/,
+    );
+  });
+
+  it('decides by the rate it was given: promote at or above 100/h, demote below 50/h', () => {
+    const levels: Level[] = [
+      { name: 'bronze', minCount: 0, maxCount: 99, path: '/tiers/bronze' },
+      { name: 'silver', minCount: 100, maxCount: 999, path: '/tiers/silver' },
+      { name: 'gold', minCount: 1000, maxCount: null, path: '/tiers/gold' },
+    ];
+    const tiering = options(rate);
+    const decide = (current: string, rateNow: number) =>
+      chooseTier({ count: 5, levels, current, options: tiering, rate: rateNow });
+    expect(decide('silver', 100)).toMatchObject({ kind: 'move', to: 'gold' });
+    expect(decide('silver', 99.9)).toMatchObject({ kind: 'stay', reason: 'on-target' });
+    expect(decide('gold', 50)).toMatchObject({ kind: 'stay', reason: 'within-hysteresis' });
+    expect(decide('gold', 49.9)).toMatchObject({ kind: 'move', to: 'silver' });
+    expect(decide('gold', 9)).toMatchObject({ kind: 'move', to: 'bronze' });
   });
 });

@@ -3,9 +3,12 @@ import {
   validateLevels,
   type ChooseTierOptions,
   type FlapBudget,
+  type RateThresholds,
+  type ViewRatePolicy,
 } from '@relocation/tiering';
 import { z } from 'zod';
-import { HOUR_MS, parseDuration, wholeNumber } from './env-fields.ts';
+import { ConfigError } from './config-error.ts';
+import { HOUR_MS, oneOf, parseDuration, wholeNumber } from './env-fields.ts';
 
 // Field schemas of the placement policy's shared settings (`TIERING_*`), read by `baseEnvSchema`
 // and turned into the one `ChooseTierOptions` both apps decide with by `tieringOptions`.
@@ -142,18 +145,152 @@ export function flapBudget() {
     });
 }
 
+/** What decides a content's tier: its total `count` (the seed's rule, the default) or its view `rate`. */
+export const TIERING_POLICIES = ['count', 'rate'] as const;
+
+/** One of {@link TIERING_POLICIES}. */
+export type TieringPolicy = (typeof TIERING_POLICIES)[number];
+
+/** `TIERING_POLICY`: `count` (default) or `rate`. */
+export function tieringPolicy() {
+  return oneOf(TIERING_POLICIES, 'count');
+}
+
+/** Default of `TIERING_RATE_HALF_LIFE`: six hours. */
+export const DEFAULT_RATE_HALF_LIFE_MS = 6 * HOUR_MS;
+
+/** Shortest `TIERING_RATE_HALF_LIFE`: a minute. */
+export const MIN_RATE_HALF_LIFE_MS = 60_000;
+
+/** Longest `TIERING_RATE_HALF_LIFE`: a year. */
+export const MAX_RATE_HALF_LIFE_MS = 365 * 24 * HOUR_MS;
+
+const HALF_LIFE_MESSAGE =
+  'must be a duration from 1m to 365d such as 30m, 6h, 1d (the time in which the view rate of a content nobody watches halves)';
+
+/** `TIERING_RATE_HALF_LIFE`: a duration from a minute to a year; default six hours. */
+export function rateHalfLife() {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx): number => {
+      if (raw === undefined) return DEFAULT_RATE_HALF_LIFE_MS;
+      const ms = parseDuration(raw);
+      if (ms === null || ms < MIN_RATE_HALF_LIFE_MS || ms > MAX_RATE_HALF_LIFE_MS) {
+        ctx.addIssue({ code: 'custom', message: HALF_LIFE_MESSAGE });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
+
+const RATE_NUMBER = /^\d+(\.\d+)?$/;
+
+/**
+ * The problems of one `level=promote/demote` entry of TIERING_RATE_THRESHOLDS, or its parsed
+ * value. `level=n` is `level=n/n` (no band).
+ */
+function readThresholdEntry(entry: string): { name: string; thresholds: RateThresholds } | string {
+  const at = entry.indexOf('=');
+  if (at < 0)
+    return `entry ${JSON.stringify(entry)} must be level=promote/demote (e.g. gold=100/50)`;
+  const name = entry.slice(0, at).trim();
+  const text = entry.slice(at + 1).trim();
+  if (!isLevelName(name)) {
+    return `level ${JSON.stringify(name)} must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'`;
+  }
+  const parts = text.split('/').map((part) => part.trim());
+  const [promoteText, demoteText = promoteText] = parts;
+  if (
+    parts.length > 2 ||
+    promoteText === undefined ||
+    !RATE_NUMBER.test(promoteText) ||
+    !RATE_NUMBER.test(demoteText ?? '')
+  ) {
+    return `${name}=${text}: the thresholds must be views per hour, promote/demote such as 100/50 (or one number for both)`;
+  }
+  const promote = Number(promoteText);
+  const demote = Number(demoteText);
+  if (!Number.isFinite(promote) || promote <= 0) {
+    return `${name}=${text}: the promote threshold must be more than 0 views per hour`;
+  }
+  if (demote > promote) {
+    return `${name}=${text}: the demote threshold (${demote}) must not be above the promote threshold (${promote})`;
+  }
+  return { name, thresholds: Object.freeze({ promote, demote }) };
+}
+
+/**
+ * `TIERING_RATE_THRESHOLDS`: comma-separated `level=promote/demote` entries in views per hour
+ * (`silver=20/10,gold=100/50`): a content is promoted into the level at or above `promote` and
+ * demoted out of it below `demote` (`0 <= demote <= promote`, `promote > 0`; `level=n` is
+ * `n/n`). The bottom level needs none; a level without an entry takes no part in the rate
+ * policy. Default none (required with `TIERING_POLICY=rate`, see {@link tieringOptions}).
+ * Returns a frozen record without a prototype; each bad entry is one issue, a level named twice
+ * is refused.
+ */
+export function rateThresholds() {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx): Readonly<Record<string, RateThresholds>> => {
+      const byLevel = Object.create(null) as Record<string, RateThresholds>;
+      if (raw === undefined) return Object.freeze(byLevel);
+      let bad = false;
+      for (const entry of raw.split(',').map((part) => part.trim())) {
+        const read = readThresholdEntry(entry);
+        let message = typeof read === 'string' ? read : null;
+        if (typeof read !== 'string' && Object.hasOwn(byLevel, read.name)) {
+          message = `level ${read.name} is given twice`;
+        }
+        if (message !== null) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${message}; expected e.g. silver=20/10,gold=100/50`,
+          });
+          bad = true;
+        } else if (typeof read !== 'string') {
+          byLevel[read.name] = read.thresholds;
+        }
+      }
+      return bad ? z.NEVER : Object.freeze(byLevel);
+    });
+}
+
 /** The parsed `TIERING_*` variables, as `baseEnvSchema` returns them. */
 export interface TieringEnv {
   readonly TIERING_HYSTERESIS: HysteresisSetting;
   readonly TIERING_MIN_RESIDENCE_MS: number;
   readonly TIERING_MIN_RESIDENCE_BY_LEVEL: Readonly<Record<string, number>>;
   readonly TIERING_FLAP_BUDGET: FlapBudget | null;
+  readonly TIERING_POLICY: TieringPolicy;
+  readonly TIERING_RATE_HALF_LIFE: number;
+  readonly TIERING_RATE_THRESHOLDS: Readonly<Record<string, RateThresholds>>;
+}
+
+/**
+ * The view-rate policy of `TIERING_POLICY=rate` (`null` with `count`). Throws a `ConfigError`
+ * when the rate policy is chosen without thresholds.
+ */
+export function viewRatePolicy(env: TieringEnv): ViewRatePolicy | null {
+  if (env.TIERING_POLICY !== 'rate') return null;
+  if (Object.keys(env.TIERING_RATE_THRESHOLDS).length === 0) {
+    throw new ConfigError([
+      'TIERING_RATE_THRESHOLDS: required with TIERING_POLICY=rate: the views per hour that promote into and demote out of each level above the bottom one, e.g. silver=20/10,gold=100/50',
+    ]);
+  }
+  return Object.freeze({
+    halfLifeMs: env.TIERING_RATE_HALF_LIFE,
+    thresholds: env.TIERING_RATE_THRESHOLDS,
+  });
 }
 
 /**
  * The one placement policy every part decides with (the gateway, the relocator, the plan, the
  * CLIs), from the shared `TIERING_*` settings: `hysteresis` (views) or `hysteresisPercent`,
- * `minResidenceMs`, `minResidenceByLevel` and `flapBudget` (`null` when `off`). Frozen.
+ * `minResidenceMs`, `minResidenceByLevel`, `flapBudget` (`null` when `off`) and `viewRate`
+ * (`null` with `TIERING_POLICY=count`). Frozen. Throws a `ConfigError` for
+ * `TIERING_POLICY=rate` without `TIERING_RATE_THRESHOLDS`.
  */
 export function tieringOptions(env: TieringEnv): ChooseTierOptions {
   const band = env.TIERING_HYSTERESIS;
@@ -162,5 +299,6 @@ export function tieringOptions(env: TieringEnv): ChooseTierOptions {
     minResidenceMs: env.TIERING_MIN_RESIDENCE_MS,
     minResidenceByLevel: env.TIERING_MIN_RESIDENCE_BY_LEVEL,
     flapBudget: env.TIERING_FLAP_BUDGET,
+    viewRate: viewRatePolicy(env),
   });
 }

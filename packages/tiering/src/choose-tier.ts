@@ -1,5 +1,12 @@
 import type { Level } from './level.ts';
-import { freshLevel, rateTarget, thresholdsOf, type ViewRatePolicy } from './view-rate.ts';
+import {
+  freshLevel,
+  rateAt,
+  rateTarget,
+  thresholdsOf,
+  type ViewRatePolicy,
+  type ViewRateState,
+} from './view-rate.ts';
 
 /**
  * A flap budget: a content changes tier at most `moves` times in any `windowMs`; past it, it
@@ -85,6 +92,29 @@ export interface ChooseTierInput {
    * then stays where it is (a content on no known level goes where its count calls for).
    */
   readonly rate?: number | null;
+  /**
+   * With `options.viewRate` and no `rate`: the content's rate state as the cache keeps it, from
+   * which the rate as of `now` is derived (`rateAt`; `now` is then required). `null` or absent:
+   * no posts seen yet, the rate is unknown.
+   */
+  readonly rateState?: ViewRateState | null;
+}
+
+/**
+ * The view rate `chooseTier` decides `input` with: `input.rate` when given, else `rateAt` of
+ * `input.rateState` as of `input.now`; `null` without the view-rate policy or while unknown.
+ * Throws `RangeError` for a rate state without `now`.
+ */
+export function rateOf(input: ChooseTierInput): number | null {
+  const viewRate = input.options?.viewRate ?? null;
+  if (viewRate === null) return null;
+  if (input.rate !== undefined && input.rate !== null) return input.rate;
+  const state = input.rateState ?? null;
+  if (state === null) return null;
+  if (input.now === undefined) {
+    throw new RangeError('now is required to decide by a rate state (rateState without now)');
+  }
+  return rateAt(state, input.now, viewRate.halfLifeMs);
 }
 
 /**
@@ -198,7 +228,7 @@ function decideByPopularity(input: ChooseTierInput): TierDecision {
 
   const from = current === null ? undefined : levels.find((level) => level.name === current);
   const viewRate = options.viewRate ?? null;
-  const rate = input.rate ?? null;
+  const rate = rateOf(input);
   if (from === undefined) {
     const target =
       viewRate !== null && rate !== null
@@ -403,7 +433,7 @@ export function explainMove(input: ChooseTierInput, to: string): MoveExplanation
     const up = target.minCount > from.minCount;
     const level = up ? target : from;
     rate = {
-      rate: input.rate ?? 0,
+      rate: rateOf(input) ?? 0,
       kind: up ? 'promote' : 'demote',
       level: level.name,
       threshold: thresholdsOf(level, viewRate)?.[up ? 'promote' : 'demote'] ?? 0,

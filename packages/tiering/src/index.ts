@@ -18,6 +18,7 @@ export {
   explainMove,
   hysteresisBand,
   movesInWindow,
+  rateOf,
   targetLevel,
 } from './choose-tier.ts';
 export type {

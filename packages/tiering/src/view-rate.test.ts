@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chooseTier, explainMove, type ChooseTierOptions, type RecentMove } from './choose-tier.ts';
+import {
+  chooseTier,
+  explainMove,
+  rateOf,
+  type ChooseTierOptions,
+  type RecentMove,
+} from './choose-tier.ts';
 import type { Level } from './level.ts';
 import {
   freshLevel,
@@ -255,6 +261,37 @@ describe('chooseTier with the view-rate policy', () => {
         recentMoves,
       }),
     ).toMatchObject({ kind: 'wait', rule: 'flap-budget' });
+  });
+
+  it('derives the rate from a rate state as of now, and needs now to do so', () => {
+    // 120 views/h measured at 0, no post since: 60/h one half-life later, 30/h after two.
+    const rateState = { count: 1000, at: 0, rate: 120 };
+    const at = (now: number) =>
+      chooseTier({ count: 1000, levels: LEVELS, current: 'gold', options, rateState, now });
+    expect(at(0)).toMatchObject({ kind: 'stay', reason: 'on-target' });
+    expect(at(6 * HOUR)).toMatchObject({ kind: 'stay', reason: 'within-hysteresis' });
+    expect(at(12 * HOUR)).toMatchObject({ kind: 'move', to: 'silver', reason: 'demote' });
+    expect(
+      rateOf({ count: 0, levels: LEVELS, current: 'gold', options, rateState, now: 12 * HOUR }),
+    ).toBeCloseTo(30, 9);
+    // A rate given outright wins; a state still warming up is unknown.
+    expect(rateOf({ count: 0, levels: LEVELS, current: 'gold', options, rateState, rate: 7 })).toBe(
+      7,
+    );
+    expect(
+      chooseTier({
+        count: 0,
+        levels: LEVELS,
+        current: 'gold',
+        options,
+        rateState: { count: 5, at: 0, rate: null },
+        now: HOUR,
+      }),
+    ).toMatchObject({ kind: 'stay', reason: 'rate-unknown' });
+    expect(rateOf({ count: 0, levels: LEVELS, current: 'gold', rateState, now: 0 })).toBeNull();
+    expect(() =>
+      chooseTier({ count: 0, levels: LEVELS, current: 'gold', options, rateState }),
+    ).toThrow(RangeError);
   });
 
   it('explains a rate move by the threshold it crossed', () => {
