@@ -160,6 +160,7 @@ describe('ContentCache', () => {
       levelsVersion: 0,
       pendingJobId: null,
       pin: null,
+      rateState: null,
     });
     await cache.recordCount(7, 12, 2000);
     expect(await cache.latestCount(7)).toBe(12);

@@ -254,6 +254,10 @@ export const contentStateResponse = contentResponse
       description:
         'Why it is not settled, and what to do when nothing will settle it by itself (stuck); null when settled',
     }),
+    viewRate: z.number().min(0).nullable().meta({
+      description:
+        'With `TIERING_POLICY=rate`: its view rate in views per hour as of now (decayed since its last post), which places it; null with the count policy or while the rate is still being measured',
+    }),
     heldBy: z
       .object({
         rule: z.enum(['hysteresis', 'residence', 'flap-budget']),
@@ -266,7 +270,7 @@ export const contentStateResponse = contentResponse
       .nullable()
       .meta({
         description:
-          'The placement-policy rule keeping the content off the tier its count calls for: `hysteresis` (the count is past the boundary but within the band; nothing is queued), `residence` (minimum time on its level) or `flap-budget` (it changed tier as often as the budget allows in its window); null when none does',
+          'The placement-policy rule keeping the content off the tier its count (or, with `TIERING_POLICY=rate`, its view rate) calls for: `hysteresis` (the count is past the boundary but within the band, or the rate between the two thresholds of a boundary; nothing is queued), `residence` (minimum time on its level) or `flap-budget` (it changed tier as often as the budget allows in its window); null when none does',
       }),
   })
   .meta({ id: 'ContentState' });

@@ -356,6 +356,8 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
       now: now(),
       lastMovedAt: content.update_time.getTime(),
       pin: pin?.level ?? null,
+      // With TIERING_POLICY=rate: the rate state the gateways keep, decayed to now.
+      rateState: start.rateState,
     };
     let decision = chooseTier(input);
     // The flap budget needs the content's recent moves (MySQL's history): read only when the

@@ -135,6 +135,7 @@ export async function syncCache(
         lastMovedAt: content.update_time.getTime(),
         // A pinned content on its pin level is settled, whatever its count says.
         pin: pins.get(cid) ?? null,
+        rateState: entry?.rateState ?? null,
       });
       if (decision.kind === 'move') {
         candidates.push({

@@ -210,7 +210,8 @@ export async function setContentLevel(
     .filter((f) => f.level !== level.name && f.found === 'file')
     .map((f) => f.path);
 
-  const viewCount = (await deps.cache.latestCount(cid)) ?? Number(content.view_count);
+  const latest = await deps.cache.latestViews(cid);
+  const viewCount = latest.count ?? Number(content.view_count);
   const checked = validateLevels(levels);
   const pin = (await getContentPin(deps.db, cid))?.level ?? null;
   const decision = checked.ok
@@ -220,6 +221,8 @@ export async function setContentLevel(
         current: level.name,
         options: deps.tiering,
         pin,
+        rateState: latest.rateState,
+        now: (deps.now ?? Date.now)(),
       })
     : null;
   const result = await assignContentLevel(deps.db, {
@@ -277,7 +280,8 @@ export async function requeueContent(
 ): Promise<RequeueResult> {
   const content = await loadContent(deps, cid);
   const levels = assertValidLevels(await listLevels(deps.db));
-  const count = (await deps.cache.latestCount(cid)) ?? Number(content.view_count);
+  const latest = await deps.cache.latestViews(cid);
+  const count = latest.count ?? Number(content.view_count);
   const current = content.content_level;
   const decision = chooseTier({
     count,
@@ -285,6 +289,8 @@ export async function requeueContent(
     current,
     options: deps.tiering,
     pin: (await getContentPin(deps.db, cid))?.level ?? null,
+    rateState: latest.rateState,
+    now: (deps.now ?? Date.now)(),
   });
   const target = decision.kind === 'stay' ? current : decision.to;
   const pending = await deps.journal.get(cid);

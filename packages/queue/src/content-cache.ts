@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Level } from '@relocation/tiering';
+import type { Level, ViewRateState } from '@relocation/tiering';
 import type { Redis, Result } from 'ioredis';
 import type { KeySource, RelocationKeys } from './keys.ts';
 
@@ -17,6 +17,7 @@ declare module 'ioredis' {
       dedupKey: string,
       count: string,
       now: string,
+      rateHalfLifeMs: string,
     ): Result<RecordCountReply, Context>;
     relocationFillContent(
       cidKey: string,
@@ -35,8 +36,47 @@ declare module 'ioredis' {
   }
 }
 
-/** `record-count-3.lua`'s answer: level, file name, levels version, job id, pin. */
-type RecordCountReply = [string | null, string | null, string, string | null, string | null];
+/**
+ * `record-count-3.lua`'s answer: level, file name, levels version, job id, pin, and the rate
+ * state's rate, count and time.
+ */
+type RecordCountReply = [
+  string | null,
+  string | null,
+  string,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+];
+
+/**
+ * The fields of a cid's cache hash that hold its view-rate state (`TIERING_POLICY=rate`), written
+ * only by `record-count-3.lua` (as `observeViews` of `@relocation/tiering` computes): the rate in
+ * views per hour (absent while warming up), and the count and epoch ms it is as of.
+ */
+export const RATE_STATE_FIELDS = Object.freeze(['rate', 'rateCount', 'rateAt'] as const);
+
+/**
+ * A rate state from the values of {@link RATE_STATE_FIELDS} (`null`/absent: none kept yet), or
+ * `null` when the cid has none.
+ */
+export function parseRateState(
+  rate: string | null | undefined,
+  count: string | null | undefined,
+  at: string | null | undefined,
+): ViewRateState | null {
+  if (count === null || count === undefined || at === null || at === undefined) return null;
+  const state = {
+    count: Number(count),
+    at: Number(at),
+    rate: rate === null || rate === undefined ? null : Number(rate),
+  };
+  if (!Number.isFinite(state.count) || !Number.isFinite(state.at)) return null;
+  if (state.rate !== null && !(Number.isFinite(state.rate) && state.rate >= 0)) return null;
+  return state;
+}
 
 /** What the gateway learns from {@link ContentCache.recordCount}. */
 export type RecordCountResult =
@@ -50,6 +90,11 @@ export type RecordCountResult =
       pendingJobId: string | null;
       /** The level an operator pinned the cid to, if any (MySQL's `content_pin`, cached). */
       pin: string | null;
+      /**
+       * The cid's view-rate state after this post, when the count was recorded with a half-life
+       * (`TIERING_POLICY=rate`); else `null`.
+       */
+      rateState: ViewRateState | null;
     };
 
 const HOLD_FIELD = 'hold';
@@ -69,6 +114,9 @@ function toRecordCountResult([
   version,
   jobId,
   pin,
+  rate,
+  rateCount,
+  rateAt,
 ]: RecordCountReply): RecordCountResult {
   const levelsVersion = Number(version);
   if (level === null) return { kind: 'miss', levelsVersion };
@@ -79,6 +127,7 @@ function toRecordCountResult([
     levelsVersion,
     pendingJobId: jobId,
     pin: pin ?? null,
+    rateState: parseRateState(rate, rateCount, rateAt),
   };
 }
 
@@ -127,6 +176,8 @@ export interface CachedContent {
   hold: MoveHold | null;
   /** The level an operator pinned the cid to, as cached (MySQL's `content_pin` is the truth). */
   pin: string | null;
+  /** Its view-rate state (`TIERING_POLICY=rate`), `null` when none is kept. */
+  rateState: ViewRateState | null;
 }
 
 /**
@@ -162,9 +213,16 @@ export class ContentCache {
 
   /**
    * Stores `count` as the cid's latest count (only for a cid already cached) and returns its
-   * tier, file name, pending job and the levels version — one round trip.
+   * tier, file name, pending job and the levels version — one round trip. With
+   * `rateHalfLifeMs > 0` (`TIERING_POLICY=rate`) the post is also folded into the cid's view-rate
+   * state in the same script, which it returns.
    */
-  async recordCount(cid: number, count: number, now = Date.now()): Promise<RecordCountResult> {
+  async recordCount(
+    cid: number,
+    count: number,
+    now = Date.now(),
+    rateHalfLifeMs = 0,
+  ): Promise<RecordCountResult> {
     const k = await this.keys();
     return toRecordCountResult(
       await this.#redis.relocationRecordCount(
@@ -173,6 +231,7 @@ export class ContentCache {
         k.dedup(cid),
         String(count),
         String(now),
+        String(rateHalfLifeMs),
       ),
     );
   }
@@ -185,6 +244,7 @@ export class ContentCache {
   async recordCounts(
     reports: readonly { cid: number; count: number }[],
     now = Date.now(),
+    rateHalfLifeMs = 0,
   ): Promise<RecordCountResult[]> {
     if (reports.length === 0) return [];
     const k = await this.keys();
@@ -196,6 +256,7 @@ export class ContentCache {
         k.dedup(cid),
         String(count),
         String(now),
+        String(rateHalfLifeMs),
       );
     }
     const replies = (await pipeline.exec()) ?? [];
@@ -263,26 +324,34 @@ export class ContentCache {
    * The cached tier, file name, latest count and pin of many cids in one round trip (`null` for
    * a cid with no entry), in order.
    */
-  async peekMany(
-    cids: readonly number[],
-  ): Promise<
-    ({ level: string; filename: string; count: number | null; pin: string | null } | null)[]
+  async peekMany(cids: readonly number[]): Promise<
+    ({
+      level: string;
+      filename: string;
+      count: number | null;
+      pin: string | null;
+      /** Its view-rate state (`TIERING_POLICY=rate`), `null` when none is kept. */
+      rateState: ViewRateState | null;
+    } | null)[]
   > {
     if (cids.length === 0) return [];
     const k = await this.keys();
     const pipeline = this.#redis.pipeline();
-    for (const cid of cids) pipeline.hmget(k.cid(cid), 'level', 'file', 'count', PIN_FIELD);
+    for (const cid of cids) {
+      pipeline.hmget(k.cid(cid), 'level', 'file', 'count', PIN_FIELD, ...RATE_STATE_FIELDS);
+    }
     const replies = (await pipeline.exec()) ?? [];
     return cids.map((_, i) => {
       const [error, value] = replies[i] ?? [new Error('missing reply'), null];
       if (error) throw error;
-      const [level, file, count, pin] = value as (string | null)[];
+      const [level, file, count, pin, rate, rateCount, rateAt] = value as (string | null)[];
       if (level === null || level === undefined) return null;
       return {
         level,
         filename: file ?? '',
         count: count === null || count === undefined ? null : Number(count),
         pin: pin ?? null,
+        rateState: parseRateState(rate, rateCount, rateAt),
       };
     });
   }
@@ -410,6 +479,25 @@ export class ContentCache {
       lastJobId: h.lastJob ?? null,
       hold: h[HOLD_FIELD] === undefined ? null : parseJson<MoveHold>(h[HOLD_FIELD]),
       pin: h[PIN_FIELD] ?? null,
+      rateState: parseRateState(h.rate, h.rateCount, h.rateAt),
+    };
+  }
+
+  /**
+   * What the placement policy decides a cid by, in one read: its latest posted count (`null`
+   * when none was recorded) and its view-rate state (`null` when none is kept).
+   */
+  async latestViews(
+    cid: number,
+  ): Promise<{ count: number | null; rateState: ViewRateState | null }> {
+    const [count, rate, rateCount, rateAt] = await this.#redis.hmget(
+      (await this.keys()).cid(cid),
+      'count',
+      ...RATE_STATE_FIELDS,
+    );
+    return {
+      count: count === null || count === undefined ? null : Number(count),
+      rateState: parseRateState(rate, rateCount, rateAt),
     };
   }
 

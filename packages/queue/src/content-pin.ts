@@ -174,7 +174,8 @@ async function queueByCount(
 ): Promise<{ level: string; target: string | null; count: number; jobId: string | null }> {
   const content = await getContent(deps.db, cid);
   if (!content) return { level: '', target: null, count: 0, jobId: null };
-  const count = (await deps.cache.latestCount(cid)) ?? Number(content.view_count);
+  const latest = await deps.cache.latestViews(cid);
+  const count = latest.count ?? Number(content.view_count);
   const level = content.content_level;
   const checked = validateLevels(await listLevels(deps.db));
   if (!checked.ok) return { level, target: null, count, jobId: null };
@@ -183,6 +184,8 @@ async function queueByCount(
     levels: checked.levels,
     current: level,
     options: deps.tiering,
+    rateState: latest.rateState,
+    now: (deps.now ?? Date.now)(),
   });
   const target = decision.kind === 'stay' ? level : decision.to;
   if (target === level) return { level, target, count, jobId: null };

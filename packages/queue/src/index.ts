@@ -9,7 +9,7 @@ export {
   dedupId,
 } from './constants.ts';
 export { createProducerRedis, createWorkerRedis } from './connection.ts';
-export { ContentCache } from './content-cache.ts';
+export { ContentCache, parseRateState, RATE_STATE_FIELDS } from './content-cache.ts';
 export { pauseRelocations, relocationsStatus, resumeRelocations } from './relocations-control.ts';
 export type {
   RelocationsAudit,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import type { ViewRateState } from '@relocation/tiering';
 import type { Redis, Result } from 'ioredis';
-import type { ContentCache, MoveHold } from './content-cache.ts';
+import { parseRateState, type ContentCache, type MoveHold } from './content-cache.ts';
 import type { KeySource, RelocationKeys } from './keys.ts';
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
@@ -16,7 +17,16 @@ declare module 'ioredis' {
       journalKey: string,
       jobId: string,
       holdField: string,
-    ): Result<[string | null, string, string[], string | null], Context>;
+    ): Result<
+      [
+        string | null,
+        string,
+        string[],
+        string | null,
+        [string | null, string | null, string | null],
+      ],
+      Context
+    >;
     relocatorBeginMove(journalKey: string, ...fields: string[]): Result<number, Context>;
     relocatorBeginMoveIfAbsent(journalKey: string, ...fields: string[]): Result<number, Context>;
   }
@@ -85,9 +95,11 @@ export class MoveJournal {
     levelsVersion: number;
     pending: PendingMove | null;
     hold: MoveHold | null;
+    /** The cid's view-rate state (`TIERING_POLICY=rate`), `null` when none is kept. */
+    rateState: ViewRateState | null;
   }> {
     const k = await this.#keys();
-    const [count, version, flat, holdJson] = await this.#redis.relocatorStartJob(
+    const [count, version, flat, holdJson, rate] = await this.#redis.relocatorStartJob(
       k.cid(cid),
       k.levelsVersion,
       k.moving(cid),
@@ -101,6 +113,7 @@ export class MoveJournal {
       levelsVersion: Number(version),
       pending: parsePendingMove(h),
       hold: holdJson === null ? null : parseHold(holdJson),
+      rateState: parseRateState(rate[0], rate[1], rate[2]),
     };
   }
 

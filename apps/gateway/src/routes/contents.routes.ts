@@ -113,6 +113,7 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
         pin: state.pin === null ? null : pinBodyOf(state.pin),
         settled: state.settled,
         reason: state.reason,
+        viewRate: state.viewRate,
         heldBy:
           state.heldBy === null
             ? null

@@ -7,7 +7,7 @@ import {
   type ContentPin,
 } from '@relocation/db';
 import { getRelocationStatus, POLICY_HOLD_CODES, type RelocationStatus } from '@relocation/queue';
-import { chooseTier, explainMove, targetLevel } from '@relocation/tiering';
+import { chooseTier, explainMove, freshLevel, rateOf, targetLevel } from '@relocation/tiering';
 import { contentNotFound, fromDatabase, fromRedis } from '../errors.ts';
 import { fromQueue } from './backends.ts';
 import type { PostViewsDeps } from './post-views.ts';
@@ -29,6 +29,11 @@ export interface ContentState {
   settled: boolean;
   /** Why it is not settled (and what to do when nothing will settle it); null when settled. */
   reason: string | null;
+  /**
+   * With `TIERING_POLICY=rate`: its view rate in views per hour as of now (what places it); null
+   * with the count policy or while it is unknown.
+   */
+  viewRate: number | null;
   /**
    * The placement-policy rule keeping it off the tier its count calls for, if one does:
    * `hysteresis` (its count is past the boundary but within the band; no move is queued),
@@ -65,13 +70,17 @@ export async function readContentState(
   const viewCount = cached?.count ?? Number(content.view_count);
   const { levels } = await deps.levels.latest();
   const tieringOptions = deps.tiering;
-  const decision = chooseTier({
+  const input = {
     count: viewCount,
     levels,
     current: content.content_level,
     options: tieringOptions,
     pin: pin?.level ?? null,
-  });
+    rateState: cached?.rateState ?? null,
+    now: Date.now(),
+  };
+  const decision = chooseTier(input);
+  const viewRate = rateOf(input);
   const target = decision.kind === 'stay' ? content.content_level : decision.to;
   const settled = relocation.state === 'idle' && target === content.content_level;
   const heldBy = policyHold();
@@ -90,6 +99,7 @@ export async function readContentState(
     relocation,
     settled,
     reason: settled ? null : why(),
+    viewRate,
     heldBy,
   };
 
@@ -100,6 +110,22 @@ export async function readContentState(
       return { rule, message: relocation.hold.message, until: relocation.hold.retryAt };
     }
     if (decision.kind !== 'stay' || decision.reason !== 'within-hysteresis') return null;
+    const viewRatePolicy = tieringOptions.viewRate ?? null;
+    if (viewRatePolicy !== null && viewRate !== null) {
+      const wanted = freshLevel(viewRate, levels, viewRatePolicy).name;
+      const crossed = explainMove(input, wanted).rate;
+      if (crossed === undefined || crossed === null) return null;
+      const rate = Math.round(viewRate * 100) / 100;
+      const until =
+        crossed.kind === 'demote'
+          ? `falls below ${crossed.level}'s demote threshold of ${crossed.threshold}/h`
+          : `reaches ${crossed.level}'s promote threshold of ${crossed.threshold}/h`;
+      return {
+        rule: 'hysteresis',
+        message: `its view rate of ${rate}/h would place a new content on ${wanted}; it stays on ${content.content_level} until its rate ${until}`,
+        until: null,
+      };
+    }
     const wanted = targetLevel(viewCount, levels).name;
     const why = explainMove(
       { count: viewCount, levels, current: content.content_level, options: tieringOptions },

@@ -1,6 +1,7 @@
 import { fromRedis, toAppError, type AppError, type ErrorBody } from '../errors.ts';
 import {
   decide,
+  rateHalfLifeMs,
   recordLatest,
   type CacheHit,
   type PostViewsDeps,
@@ -51,7 +52,9 @@ export async function postBatch(
   // is recorded again: re-recording an earlier item would overwrite a later one recorded by the
   // pipeline when another gateway filled the entry in between (I5).
   const now = (deps.now ?? Date.now)();
-  const recorded = await fromRedis(() => deps.cache.recordCounts(items, now));
+  const recorded = await fromRedis(() =>
+    deps.cache.recordCounts(items, now, rateHalfLifeMs(deps.tiering)),
+  );
   // Shared by the lanes; the first 5xx stops them all.
   const run: { next: number; failure: AppError | null } = { next: 0, failure: null };
 

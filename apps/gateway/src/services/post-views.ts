@@ -77,6 +77,14 @@ export interface DecidedView {
   readonly heldBy: 'hysteresis' | null;
 }
 
+/**
+ * The half-life the cache folds posts into a rate state with: the view-rate policy's, or 0 (no
+ * rate state kept) with the count policy.
+ */
+export function rateHalfLifeMs(tiering: ChooseTierOptions): number {
+  return tiering.viewRate?.halfLifeMs ?? 0;
+}
+
 /** What {@link ContentCache.recordCount} answers for a cached cid. */
 export type CacheHit = Extract<RecordCountResult, { kind: 'hit' }>;
 
@@ -135,6 +143,9 @@ export async function decide(
     options: deps.tiering,
     // The pin as cached (MySQL's, written with every pin change and corrected by the sweep).
     pin: hit.pin,
+    // With TIERING_POLICY=rate: the rate state this post was just folded into.
+    rateState: hit.rateState,
+    now,
   });
   // Without a minimum residence chooseTier never answers `wait`; if it did, the relocator
   // (which applies the residence rule) would decide when to move.
@@ -190,7 +201,8 @@ export async function recordLatest(
   count: number,
   now: number,
 ): Promise<CacheHit> {
-  let result = await fromRedis(() => deps.cache.recordCount(cid, count, now));
+  const halfLife = rateHalfLifeMs(deps.tiering);
+  let result = await fromRedis(() => deps.cache.recordCount(cid, count, now, halfLife));
   for (let attempt = 0; result.kind === 'miss' && attempt < MAX_FILL_ATTEMPTS; attempt += 1) {
     const row = await fromDatabase(() => getContent(deps.db, cid));
     if (row === undefined) throw contentNotFound(cid);
@@ -203,7 +215,7 @@ export async function recordLatest(
         pin: pin?.level ?? null,
       }),
     );
-    result = await fromRedis(() => deps.cache.recordCount(cid, count, now));
+    result = await fromRedis(() => deps.cache.recordCount(cid, count, now, halfLife));
   }
   if (result.kind === 'miss') {
     throw new AppError('INTERNAL_ERROR', `content ${cid} could not be cached`);
