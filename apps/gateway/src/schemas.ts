@@ -495,7 +495,7 @@ export const historyItem = z
       .string()
       .nullable()
       .meta({
-        description: `What triggered the change: ${HISTORY_REASON_LIST} (a post's count, an operator's pin, a tier above its high watermark, a level an operator recorded by hand); null for rows written before reasons were recorded`,
+        description: `What triggered the change: ${HISTORY_REASON_LIST} (a post's count, an operator's pin, a tier above its high watermark, a level an operator recorded by hand, a view rate decayed below its level's demote threshold with \`TIERING_POLICY=rate\`); null for rows written before reasons were recorded`,
       }),
     decision: z.record(z.string(), z.unknown()).nullable().meta({
       description:

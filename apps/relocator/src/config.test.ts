@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       cacheSyncEveryMs: 30_000,
       pinExpiryEveryMs: 30_000,
       capacitySweepEveryMs: 30_000,
+      rateSweepEveryMs: 60_000,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -108,6 +109,18 @@ describe('loadConfig', () => {
       /RECONCILE_EVERY: must be off, or a duration of at least 1s/,
     );
     expect(() => every('soon')).toThrow(/RECONCILE_EVERY/);
+  });
+
+  it('reads RATE_SWEEP_EVERY as off or a duration of at least 1s, 1m by default', () => {
+    const every = (value: string) => loadConfig({ RATE_SWEEP_EVERY: value }).rateSweepEveryMs;
+    expect(loadConfig({}).rateSweepEveryMs).toBe(60_000);
+    expect(every('off')).toBe(0);
+    expect(every('1s')).toBe(1000);
+    expect(every('5m')).toBe(300_000);
+    expect(() => every('999ms')).toThrow(
+      /RATE_SWEEP_EVERY: must be off, or a duration of at least 1s/,
+    );
+    expect(() => every('often')).toThrow(/RATE_SWEEP_EVERY/);
   });
 
   it('treats empty and blank variables as unset, and trims values', () => {

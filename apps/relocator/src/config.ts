@@ -54,6 +54,11 @@ export interface RelocatorConfig extends SharedSettings {
   readonly pinExpiryEveryMs: number;
   /** Milliseconds between two capacity sweeps (demotions from tiers above their high watermark); 0 = off. */
   readonly capacitySweepEveryMs: number;
+  /**
+   * Milliseconds between two rate sweeps (demotions of contents whose view rate decayed below
+   * their level's threshold with no post); 0 = off. Runs only with `TIERING_POLICY=rate`.
+   */
+  readonly rateSweepEveryMs: number;
 }
 
 const envSchema = baseEnvSchema.extend({
@@ -74,6 +79,7 @@ const envSchema = baseEnvSchema.extend({
   CACHE_SYNC_EVERY: duration({ minMs: 1000, fallbackMs: 30_000 }),
   PIN_EXPIRY_EVERY: duration({ minMs: 1000, fallbackMs: 30_000 }),
   CAPACITY_SWEEP_EVERY: duration({ minMs: 1000, fallbackMs: 30_000 }),
+  RATE_SWEEP_EVERY: duration({ minMs: 1000, fallbackMs: 60_000 }),
 });
 
 /**
@@ -105,5 +111,6 @@ export function loadConfig(env: Env = process.env): RelocatorConfig {
     cacheSyncEveryMs: e.CACHE_SYNC_EVERY,
     pinExpiryEveryMs: e.PIN_EXPIRY_EVERY,
     capacitySweepEveryMs: e.CAPACITY_SWEEP_EVERY,
+    rateSweepEveryMs: e.RATE_SWEEP_EVERY,
   });
 }

@@ -44,6 +44,8 @@ export interface RelocatorMetrics {
   readonly capacityDemotions: Counter<'level'>;
   /** Moves the placement policy held back, by rule (`residence`, `flap-budget`). */
   readonly policyHolds: Counter<'rule'>;
+  /** Demotions the rate sweep queued (view rates decayed below their level's threshold). */
+  readonly rateSweepQueued: Counter;
 }
 
 /** One tier's usage and limits as the metrics show them. */
@@ -157,6 +159,11 @@ export function createRelocatorMetrics(): RelocatorMetrics {
       name: 'relocator_capacity_demotions_total',
       help: 'Demotions queued because a tier was above its high watermark, by the tier they leave',
       labelNames: ['level'] as const,
+      registers: [registry],
+    }),
+    rateSweepQueued: new Counter({
+      name: 'relocator_rate_sweep_queued_total',
+      help: 'Demotions queued by the rate sweep: contents whose view rate decayed below their level demote threshold with no post (TIERING_POLICY=rate)',
       registers: [registry],
     }),
   };

@@ -4,6 +4,7 @@ import {
   RELOCATION_QUEUE,
   createWorkerRedis,
   expirePins,
+  sweepRates,
   syncCache,
   type ContentCache,
   type RelocationQueue,
@@ -32,6 +33,12 @@ export const PIN_EXPIRY_SCHEDULER_ID = 'pin-expiry';
 /** Id of the job scheduler that demotes from tiers above their high watermark every `CAPACITY_SWEEP_EVERY`. */
 export const CAPACITY_SWEEP_SCHEDULER_ID = 'capacity-sweep';
 
+/**
+ * Id of the job scheduler that queues the demotions decayed view rates call for every
+ * `RATE_SWEEP_EVERY` (only with `TIERING_POLICY=rate`).
+ */
+export const RATE_SWEEP_SCHEDULER_ID = 'rate-sweep';
+
 /** What {@link startReconcileScheduler} needs. */
 export interface ReconcileSchedulerDeps {
   redis: Redis;
@@ -42,7 +49,10 @@ export interface ReconcileSchedulerDeps {
   journal: MoveJournal;
   logger: Logger;
   metrics: RelocatorMetrics;
-  /** The tiering options the relocator decides with (stuck contents are judged by them). */
+  /**
+   * The tiering options the relocator decides with (stuck contents and decayed rates are judged
+   * by them; the rate sweep runs only with `viewRate`).
+   */
   tiering: ChooseTierOptions;
 }
 
@@ -53,7 +63,7 @@ export interface ReconcileScheduler {
 
 /** What a maintenance job does. */
 type MaintenanceJob = {
-  kind?: 'reconcile' | 'cache-sync' | 'pin-expiry' | 'capacity-sweep';
+  kind?: 'reconcile' | 'cache-sync' | 'pin-expiry' | 'capacity-sweep' | 'rate-sweep';
   fix: boolean;
 };
 
@@ -70,7 +80,11 @@ type MaintenanceJob = {
  *   whose `until` has passed (audit `content.pin-expired`, actor `system`) and queues the moves
  *   their counts call for;
  * - the capacity sweep every `CAPACITY_SWEEP_EVERY` (30 s by default; `sweepCapacity`): demotes
- *   the coldest contents of each tier above its high watermark down to its low watermark.
+ *   the coldest contents of each tier above its high watermark down to its low watermark;
+ * - the rate sweep every `RATE_SWEEP_EVERY` (1 m by default; `sweepRates`), only with
+ *   `TIERING_POLICY=rate` (removed otherwise): queues a `decay` job for each content whose view
+ *   rate, decayed to now, calls for a lower tier while no post comes to notice it, counting them
+ *   in `relocator_rate_sweep_queued_total`.
  */
 export async function startReconcileScheduler(
   deps: ReconcileSchedulerDeps,
@@ -80,6 +94,7 @@ export async function startReconcileScheduler(
     cacheSyncEveryMs: number;
     pinExpiryEveryMs?: number;
     capacitySweepEveryMs?: number;
+    rateSweepEveryMs?: number;
   },
 ): Promise<ReconcileScheduler> {
   const maintenance = new Queue<MaintenanceJob>(MAINTENANCE_QUEUE, {
@@ -126,11 +141,23 @@ export async function startReconcileScheduler(
   } else {
     await maintenance.removeJobScheduler(CAPACITY_SWEEP_SCHEDULER_ID);
   }
+  // Only a view rate decays with time: with the count policy nothing changes without a post.
+  const rateSweepEveryMs = deps.tiering.viewRate ? (options.rateSweepEveryMs ?? 0) : 0;
+  if (rateSweepEveryMs > 0) {
+    await maintenance.upsertJobScheduler(
+      RATE_SWEEP_SCHEDULER_ID,
+      { every: rateSweepEveryMs },
+      { name: 'rate-sweep', data: { kind: 'rate-sweep', fix: true }, opts: keep },
+    );
+  } else {
+    await maintenance.removeJobScheduler(RATE_SWEEP_SCHEDULER_ID);
+  }
   if (
     options.everyMs <= 0 &&
     options.cacheSyncEveryMs <= 0 &&
     pinExpiryEveryMs <= 0 &&
-    capacitySweepEveryMs <= 0
+    capacitySweepEveryMs <= 0 &&
+    rateSweepEveryMs <= 0
   ) {
     await maintenance.close();
     return { close: () => Promise.resolve() };
@@ -146,6 +173,22 @@ export async function startReconcileScheduler(
   const worker = new Worker<MaintenanceJob>(
     MAINTENANCE_QUEUE,
     async (job) => {
+      if (job.data.kind === 'rate-sweep') {
+        const report = await sweepRates({
+          db: deps.db,
+          cache: deps.cache,
+          queue: relocations,
+          tiering: deps.tiering,
+        });
+        deps.metrics.rateSweepQueued.inc(report.queued);
+        if (report.queued > 0) {
+          deps.logger.info(
+            { ...report },
+            'rate sweep: queued the demotions of contents whose view rate decayed',
+          );
+        }
+        return report;
+      }
       if (job.data.kind === 'capacity-sweep') {
         const report = await sweepCapacity({
           db: deps.db,

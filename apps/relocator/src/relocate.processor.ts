@@ -33,6 +33,7 @@ import {
   tierCapacity,
   type ChooseTierInput,
   type ChooseTierOptions,
+  type MoveDecision,
   type MoveExplanation,
   validateLevels,
   type Level,
@@ -432,7 +433,7 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
             to: decision.to,
             filename: content.filename,
             viewCount,
-            reason: pin !== null && pin.level === decision.to ? HISTORY_REASONS.pin : undefined,
+            reason: moveReason(job, decision, pin?.level ?? null),
             decision: explainMove(input, decision.to),
             levelsVersion: start.levelsVersion,
             requestId: job.data.requestId ?? null,
@@ -826,6 +827,21 @@ function findLevel(levels: readonly Level[], name: string): Level {
     );
   }
   return level;
+}
+
+/**
+ * The history reason of a move a job decided by the count or rate (`undefined`: a post's): `pin`
+ * when it goes to the content's pin, `decay` when the rate sweep's job demotes it (a job the
+ * sweep queued may find the rate risen since, and then promotes it like a post's would).
+ */
+function moveReason(
+  job: RelocateJob,
+  decision: MoveDecision,
+  pin: string | null,
+): HistoryReason | undefined {
+  if (pin !== null && pin === decision.to) return HISTORY_REASONS.pin;
+  if (job.data.reason === 'decay' && decision.reason === 'demote') return HISTORY_REASONS.decay;
+  return undefined;
 }
 
 function summaryResult(move: MoveSummary): RelocationResult {

@@ -248,6 +248,7 @@ export async function startRelocator(
         cacheSyncEveryMs: config.cacheSyncEveryMs,
         pinExpiryEveryMs: config.pinExpiryEveryMs,
         capacitySweepEveryMs: config.capacitySweepEveryMs,
+        rateSweepEveryMs: config.rateSweepEveryMs,
       },
     );
     if (config.metricsPort > 0) {

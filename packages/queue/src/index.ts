@@ -37,6 +37,12 @@ export type {
 } from './content-admin.ts';
 export { SYNC_PAGE, syncCache } from './cache-sync.ts';
 export {
+  sweepRates,
+  type RateSweepDeps,
+  type RateSweepOptions,
+  type RateSweepReport,
+} from './rate-sweep.ts';
+export {
   MAX_PLAN_LIMIT,
   PLAN_DIRECTIONS,
   PLAN_SCAN_COUNT,

@@ -25,9 +25,12 @@ export const relocationJobDataSchema = z.object({
   /**
    * Why the job was queued: `capacity` for a demotion the capacity sweep asked for (the
    * content's tier is above its high watermark: it goes to `target`, one tier down, whatever its
-   * count says); absent for a post's job (the latest count or the pin decides).
+   * count says); `decay` for a demotion the rate sweep asked for (`TIERING_POLICY=rate`: the
+   * content's view rate decayed below its level's demote threshold with no post to notice; the
+   * job decides as a post's does, and a demotion it makes is recorded as `decay`); absent for a
+   * post's job (the latest count or rate, or the pin, decides).
    */
-  reason: z.literal('capacity').optional(),
+  reason: z.enum(['capacity', 'decay']).optional(),
   /** Request id of the post whose count asked for the move (its history row records it). */
   requestId: z.string().min(1).max(128).optional(),
 });

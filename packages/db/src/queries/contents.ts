@@ -10,15 +10,40 @@ export async function getContent(db: Executor, cid: number): Promise<Content | u
   return db.selectFrom('contents').selectAll().where('cid', '=', cid).executeTakeFirst();
 }
 
-/** Lists contents by ascending cid, a page at a time (`afterCid` exclusive). */
+/** What {@link listContents} reads: a page after `afterCid` (exclusive), of at most `limit`. */
+export interface ListContentsOptions {
+  afterCid?: number;
+  /** Rows per page; default 1000. */
+  limit?: number;
+  /** Only contents on these levels (`[]`: none); absent: every level. */
+  levels?: readonly string[];
+}
+
+/**
+ * Lists contents by ascending cid, a page at a time (`afterCid` exclusive).
+ *
+ * With `levels` naming one level, a page is one range of the `content_level` index (InnoDB
+ * keeps its entries as `(content_level, cid)`), so it reads only the rows it returns, whatever
+ * the other levels hold. With several, MySQL walks the primary key and filters (rows of the other
+ * levels are read and skipped): page one level at a time where that matters.
+ */
 export async function listContents(
   db: Executor,
-  options: { afterCid?: number; limit?: number } = {},
+  options: ListContentsOptions = {},
 ): Promise<Content[]> {
-  return db
+  const levels = options.levels;
+  if (levels !== undefined && levels.length === 0) return [];
+  let query = db
     .selectFrom('contents')
     .selectAll()
-    .where('cid', '>', options.afterCid ?? -1)
+    .where('cid', '>', options.afterCid ?? -1);
+  if (levels !== undefined) {
+    query =
+      levels.length === 1
+        ? query.where('content_level', '=', levels[0] ?? '')
+        : query.where('content_level', 'in', [...levels]);
+  }
+  return query
     .orderBy('cid')
     .limit(options.limit ?? 1000)
     .execute();

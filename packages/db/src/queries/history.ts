@@ -4,13 +4,15 @@ import type { Database, HistoryRow } from '../schema.ts';
 /**
  * What triggered a level change, as `update_history.reason` records it: a post's count (`post`),
  * an operator's pin (`pin`), a tier above its high watermark (`capacity`), an operator who
- * recorded a level by hand (`admin`).
+ * recorded a level by hand (`admin`), a view rate that decayed below its level's demote threshold
+ * with no post to notice (`decay`: the relocators' rate sweep, `TIERING_POLICY=rate`).
  */
 export const HISTORY_REASONS = Object.freeze({
   post: 'post',
   pin: 'pin',
   capacity: 'capacity',
   admin: 'admin',
+  decay: 'decay',
 } as const);
 
 /** One of {@link HISTORY_REASONS}. */
