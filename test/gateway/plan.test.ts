@@ -34,6 +34,7 @@ interface Move {
   direction: string;
   count: number;
   boundary: { level: string; edge: 'min' | 'max'; count: number } | null;
+  rate: number | null;
   pinned: boolean;
   bytes: number | null;
   queued: boolean;
@@ -49,6 +50,8 @@ interface Plan {
     minResidenceMs: number;
     minResidenceByLevel: Record<string, number>;
     flapBudget: { moves: number; windowMs: number } | null;
+    policy: 'count' | 'rate';
+    viewRate: unknown;
   };
   scanned: number;
   withoutCount: number;
@@ -169,6 +172,8 @@ describe('the dry-run plan (GET / POST /v1/plan, npm run plan)', () => {
       minResidenceMs: 0,
       minResidenceByLevel: {},
       flapBudget: { moves: 4, windowMs: 3_600_000 },
+      policy: 'count',
+      viewRate: null,
     });
     expect(plan.items).toEqual([
       {
@@ -179,6 +184,7 @@ describe('the dry-run plan (GET / POST /v1/plan, npm run plan)', () => {
         direction: 'promote',
         count: 1500,
         boundary: { level: 'bronze', edge: 'max', count: 999 },
+        rate: null,
         pinned: false,
         bytes: 1000,
         queued: true,
@@ -192,6 +198,7 @@ describe('the dry-run plan (GET / POST /v1/plan, npm run plan)', () => {
         direction: 'demote',
         count: 10,
         boundary: { level: 'gold', edge: 'min', count: 2000 },
+        rate: null,
         pinned: false,
         bytes: 3000,
         queued: false,
@@ -205,6 +212,7 @@ describe('the dry-run plan (GET / POST /v1/plan, npm run plan)', () => {
         direction: 'promote',
         count: 2500,
         boundary: { level: 'silver', edge: 'max', count: 1999 },
+        rate: null,
         pinned: false,
         // No file on its tier: not sized.
         bytes: null,
@@ -219,6 +227,7 @@ describe('the dry-run plan (GET / POST /v1/plan, npm run plan)', () => {
         direction: 'demote',
         count: 999,
         boundary: { level: 'silver', edge: 'min', count: 1000 },
+        rate: null,
         pinned: false,
         bytes: 500,
         queued: false,
@@ -233,6 +242,7 @@ describe('the dry-run plan (GET / POST /v1/plan, npm run plan)', () => {
         count: 50,
         // The pin decides, not a boundary.
         boundary: null,
+        rate: null,
         pinned: true,
         bytes: null,
         queued: false,
@@ -373,6 +383,8 @@ describe('the dry-run plan (GET / POST /v1/plan, npm run plan)', () => {
       minResidenceMs: 60_000,
       minResidenceByLevel: { gold: 3_600_000 },
       flapBudget: null,
+      policy: 'count',
+      viewRate: null,
     };
     const banded = await buildGateway(services, { API_KEYS, ...env });
     try {
@@ -403,6 +415,68 @@ describe('the dry-run plan (GET / POST /v1/plan, npm run plan)', () => {
       );
     } finally {
       await banded.app.close();
+    }
+  });
+
+  it('decides by the view rate decayed to now with TIERING_POLICY=rate, as npm run plan does', async () => {
+    const env = {
+      TIERING_POLICY: 'rate',
+      TIERING_RATE_HALF_LIFE: '1h',
+      TIERING_RATE_THRESHOLDS: 'silver=20/10,gold=100/50',
+    };
+    const HOUR = 3_600_000;
+    // 111 on gold: 300 views between four and three hours ago, none since: 37.5/h now, below
+    // gold's demote threshold (50), above silver's (10). The other entries have no rate state.
+    await services.cache.fill(111, { level: 'gold', filename: 'c111.mp4' });
+    await services.cache.recordCount(111, 0, Date.now() - 4 * HOUR, HOUR);
+    await services.cache.recordCount(111, 300, Date.now() - 3 * HOUR, HOUR);
+    const byRate = await buildGateway(services, { API_KEYS, ...env });
+    try {
+      const res = await byRate.app.inject({ method: 'GET', url: '/v1/plan', headers: asViewer });
+      expect(res.statusCode, res.body).toBe(200);
+      const plan = res.json<Plan>();
+      expect(plan.tiering).toMatchObject({
+        policy: 'rate',
+        viewRate: {
+          halfLifeMs: HOUR,
+          thresholds: { silver: { promote: 20, demote: 10 }, gold: { promote: 100, demote: 50 } },
+        },
+      });
+      // Contents without a rate state stay (their rate is unknown); the pin still decides 109.
+      expect(plan.items.map((m) => [m.cid, m.from, m.to, m.boundary])).toEqual([
+        [109, 'bronze', 'gold', null],
+        [111, 'gold', 'silver', null],
+      ]);
+      const rate = plan.items[1]?.rate ?? 0;
+      expect(rate).toBeGreaterThan(37.4);
+      expect(rate).toBeLessThanOrEqual(37.5);
+
+      const run = promisify(execFile);
+      const cli = (...args: string[]) =>
+        run(process.execPath, ['--import', 'tsx', 'apps/relocator/src/plan.main.ts', ...args], {
+          cwd: REPO_ROOT,
+          env: {
+            ...process.env,
+            DATABASE_URL: services.database.url,
+            REDIS_URL: redisUrl(),
+            QUEUE_PREFIX: services.prefix,
+            ...env,
+          },
+        });
+      const fromCli = JSON.parse((await cli('--json')).stdout) as Plan;
+      expect(fromCli.items.map((m) => [m.cid, m.to])).toEqual([
+        [109, 'gold'],
+        [111, 'silver'],
+      ]);
+      expect(fromCli.tiering).toEqual(plan.tiering);
+      const text = (await cli()).stdout;
+      expect(text).toMatch(
+        /^plan with the level table in force \(view rate, half-life 1h, per hour silver 20\/10, gold 100\/50\): 2 of 11 cached/,
+      );
+      expect(text).toMatch(/111 .*gold .*silver .*rate 37\.\d+\/h/);
+    } finally {
+      await byRate.app.close();
+      await services.cache.forget(111);
     }
   });
 

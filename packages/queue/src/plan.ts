@@ -1,11 +1,13 @@
 import { tierFileSize } from '@relocation/contract';
 import {
   chooseTier,
+  rateOf,
   type ChooseTierOptions,
   type FlapBudget,
   type Level,
+  type RateThresholds,
 } from '@relocation/tiering';
-import type { ContentCache } from './content-cache.ts';
+import { parseRateState, RATE_STATE_FIELDS, type ContentCache } from './content-cache.ts';
 
 /** Cache keys asked for per SCAN call (a hint to Redis, which may return more or fewer). */
 export const PLAN_SCAN_COUNT = 1000;
@@ -45,10 +47,16 @@ export interface PlannedMove {
   /** Its latest posted count (total views). */
   count: number;
   /**
-   * `null` when `from` is no level of the table decided with (`unknown-current`), or when the
-   * move is to the level the content is pinned to (`pinned`: the pin, not the count, decides).
+   * `null` when `from` is no level of the table decided with (`unknown-current`), when the
+   * move is to the level the content is pinned to (`pinned`: the pin, not the count, decides),
+   * or with the view-rate policy (its `rate` decides).
    */
   boundary: PlanBoundary | null;
+  /**
+   * With the view-rate policy (`TIERING_POLICY=rate`): its view rate in views per hour as of the
+   * plan (decayed since its last post), which decides; else `null`.
+   */
+  rate: number | null;
   /** The move goes to the level an operator pinned the content to. */
   pinned: boolean;
   /**
@@ -87,6 +95,13 @@ export interface PlanPolicy {
   minResidenceByLevel: Record<string, number>;
   /** `TIERING_FLAP_BUDGET`; `null` when off. */
   flapBudget: FlapBudget | null;
+  /** `TIERING_POLICY`: what places contents, their total `count` or their view `rate`. */
+  policy: 'count' | 'rate';
+  /**
+   * With `TIERING_POLICY=rate`: the half-life (`TIERING_RATE_HALF_LIFE`) and the thresholds per
+   * level in views per hour (`TIERING_RATE_THRESHOLDS`); else `null`.
+   */
+  viewRate: { halfLifeMs: number; thresholds: Record<string, RateThresholds> } | null;
 }
 
 /** {@link PlanPolicy} of `tiering`. */
@@ -99,6 +114,10 @@ export function planPolicy(tiering: ChooseTierOptions): PlanPolicy {
     minResidenceMs: tiering.minResidenceMs ?? 0,
     minResidenceByLevel: { ...tiering.minResidenceByLevel },
     flapBudget: budget === null ? null : { moves: budget.moves, windowMs: budget.windowMs },
+    policy: tiering.viewRate ? 'rate' : 'count',
+    viewRate: tiering.viewRate
+      ? { halfLifeMs: tiering.viewRate.halfLifeMs, thresholds: { ...tiering.viewRate.thresholds } }
+      : null,
   };
 }
 
@@ -146,6 +165,8 @@ export interface PlanOptions {
   after?: number | null;
   /** `page` (default): stat only the listed page's files; `all`: every planned content's. */
   sizes?: 'page' | 'all';
+  /** Epoch ms the view rates are decayed to (the rate policy); defaults to `Date.now()`. */
+  now?: number;
 }
 
 function emptyTotals(): Record<PlanDirection, PlanTotals> {
@@ -208,6 +229,7 @@ export async function planRelocations(
   const started = performance.now();
   const { levels } = options;
   const tiering = options.tiering ?? {};
+  const now = options.now ?? Date.now();
   const byName = new Map(levels.map((level) => [level.name, level]));
   const keys = await cache.keys();
   const redis = cache.redis;
@@ -237,11 +259,16 @@ export async function planRelocations(
     if (cids.length > 0) {
       const reads = redis.pipeline();
       // `pin`: the level an operator pinned the cid to, cached by ContentCache with the entry.
-      for (const cid of cids) reads.hmget(keys.cid(cid), 'level', 'file', 'count', 'pin');
+      // With the rate policy, its rate state (kept by the gateways' post script).
+      for (const cid of cids) {
+        reads.hmget(keys.cid(cid), 'level', 'file', 'count', 'pin', ...RATE_STATE_FIELDS);
+      }
       const replies = (await reads.exec()) ?? [];
       const planned: PlannedMove[] = [];
       for (const [i, cid] of cids.entries()) {
-        const [level, file, countText, pin] = replyValue<(string | null)[]>(replies[i]);
+        const [level, file, countText, pin, rate, rateCount, rateAt] = replyValue<
+          (string | null)[]
+        >(replies[i]);
         // Gone since SCAN saw it, or an entry being filled: nothing to plan.
         if (level === null || level === undefined) continue;
         const count = countText === null || countText === undefined ? NaN : Number(countText);
@@ -249,13 +276,16 @@ export async function planRelocations(
           withoutCount++;
           continue;
         }
-        const decision = chooseTier({
+        const input = {
           count,
           levels,
           current: level,
           options: tiering,
           pin: pin ?? null,
-        });
+          rateState: parseRateState(rate, rateCount, rateAt),
+          now,
+        };
+        const decision = chooseTier(input);
         if (decision.kind !== 'move') continue;
         const from = byName.get(level);
         const direction = directionOf(from, byName.get(decision.to));
@@ -267,8 +297,9 @@ export async function planRelocations(
           to: decision.to,
           direction,
           count,
+          rate: rateOf(input),
           boundary:
-            from === undefined || pinned
+            from === undefined || pinned || tiering.viewRate
               ? null
               : direction === 'promote'
                 ? { level: from.name, edge: 'max', count: from.maxCount ?? from.minCount }

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { duration, flag, parseDuration, wholeNumber } from './env-fields.ts';
+import fc from 'fast-check';
+import { duration, durationText, flag, parseDuration, wholeNumber } from './env-fields.ts';
 
 const read = <T>(schema: z.ZodType<T, string | undefined>, raw: string | undefined) => {
   const result = schema.safeParse(raw);
@@ -60,5 +61,24 @@ describe('field helpers', () => {
     expect(parseDuration('30m')).toBe(1_800_000);
     expect(parseDuration('1.5h')).toBeNull();
     expect(parseDuration(`${Number.MAX_SAFE_INTEGER}d`)).toBeNull();
+  });
+
+  it.each([
+    [6 * 3_600_000, '6h'],
+    [86_400_000, '1d'],
+    [90_000, '90s'],
+    [1_800_000, '30m'],
+    [250, '250ms'],
+    [0, '0ms'],
+  ])('durationText(%j) is %j', (ms, text) => {
+    expect(durationText(ms)).toBe(text);
+  });
+
+  it('parseDuration reads back what durationText writes', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10 ** 12 }), (ms) => {
+        expect(parseDuration(durationText(ms))).toBe(ms);
+      }),
+    );
   });
 });

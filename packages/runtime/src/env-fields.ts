@@ -92,6 +92,17 @@ export function parseDuration(raw: string): number | null {
   return Number.isSafeInteger(ms) ? ms : null;
 }
 
+/**
+ * A duration in milliseconds as a person (and {@link parseDuration}) reads it: in the largest
+ * whole unit among d, h, m and s, else in ms (`6h`, `90s`, `250ms`).
+ */
+export function durationText(ms: number): string {
+  for (const [unit, size] of Object.entries(DURATION_UNITS).sort(([, a], [, b]) => b - a)) {
+    if (size > 1 && ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
 /** Shortest and default of {@link duration}, in milliseconds. */
 export interface DurationOptions {
   /** Least accepted duration other than `off` (0). */

@@ -10,7 +10,16 @@ export {
 export { DEFAULT_CRASH_DEADLINE_MS, EXIT_SOFTWARE, installCrashPolicy } from './crash-policy.ts';
 export type { CrashLogger, CrashPolicy, CrashPolicyOptions, FaultOrigin } from './crash-policy.ts';
 export { ENV_FILE, loadEnvFile } from './env-file.ts';
-export { HOUR_MS, duration, flag, oneOf, parseDuration, text, wholeNumber } from './env-fields.ts';
+export {
+  HOUR_MS,
+  duration,
+  durationText,
+  flag,
+  oneOf,
+  parseDuration,
+  text,
+  wholeNumber,
+} from './env-fields.ts';
 export type { DurationOptions, WholeNumberOptions } from './env-fields.ts';
 export { loadEnv, readEnv } from './load-env.ts';
 export type { Env, LoadEnvOptions } from './load-env.ts';

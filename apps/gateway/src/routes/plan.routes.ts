@@ -70,8 +70,12 @@ const plannedMove = z
       .nullable()
       .meta({
         description:
-          'The edge of `from` the count went past (`max`: above it, a promotion; `min`: below it); null when `from` is no level of the table (`unknown-current`) or the move is to a pinned level',
+          'The edge of `from` the count went past (`max`: above it, a promotion; `min`: below it); null when `from` is no level of the table (`unknown-current`), the move is to a pinned level, or with TIERING_POLICY=rate (`rate` decides)',
       }),
+    rate: z.number().nullable().meta({
+      description:
+        'With TIERING_POLICY=rate: its view rate in views per hour as of the plan (decayed since its last post), which decides; else null',
+    }),
     pinned: z.boolean().meta({
       description: 'The move goes to the level an operator pinned the content to (not its count)',
     }),
@@ -100,6 +104,18 @@ const planTiering = z
       .object({ moves: z.int(), windowMs: z.int() })
       .nullable()
       .meta({ description: 'TIERING_FLAP_BUDGET; null when off' }),
+    policy: z.enum(['count', 'rate']).meta({
+      description: 'TIERING_POLICY: contents are placed by their total count or their view rate',
+    }),
+    viewRate: z
+      .object({
+        halfLifeMs: z.int().meta({ description: 'TIERING_RATE_HALF_LIFE' }),
+        thresholds: z
+          .record(z.string(), z.object({ promote: z.number(), demote: z.number() }))
+          .meta({ description: 'TIERING_RATE_THRESHOLDS: views per hour per level name' }),
+      })
+      .nullable()
+      .meta({ description: 'With TIERING_POLICY=rate: its settings; else null' }),
   })
   .meta({
     id: 'PlanPolicy',
@@ -131,7 +147,7 @@ const planResponse = z
   .meta({ id: 'RelocationPlan' });
 
 const PLAN_DESCRIPTION =
-  'The contents whose latest posted count calls for another tier right now, read from the shared cache in one pass (SCAN with pipelined reads); nothing is written and no file moves. Decided as a post is (TIERING_HYSTERESIS and pins; the minimum residence and the flap budget are left to the relocator; `tiering` reports the policy in force). Contents with no post since the cache was filled are not in it: they have no latest count. `boundary` is the edge of the current level the count went past; `queued` says whether a job already waits. Ordered by cid and paged with `limit` and `after`; `totals` cover every page, per direction. Files are sized (lstat on their tier) for the listed page, or for every planned content with `?sizes=all`: `sized` says how many contents `bytes` covers.';
+  'The contents whose latest posted count calls for another tier right now, read from the shared cache in one pass (SCAN with pipelined reads); nothing is written and no file moves. Decided as a post is (TIERING_HYSTERESIS and pins, or with TIERING_POLICY=rate the view rate decayed to now; the minimum residence and the flap budget are left to the relocator; `tiering` reports the policy in force). Contents with no post since the cache was filled are not in it: they have no latest count. `boundary` is the edge of the current level the count went past; `queued` says whether a job already waits. Ordered by cid and paged with `limit` and `after`; `totals` cover every page, per direction. Files are sized (lstat on their tier) for the listed page, or for every planned content with `?sizes=all`: `sized` says how many contents `bytes` covers.';
 
 function planBody(plan: RelocationPlan, candidate: boolean, version: number | null) {
   return {
