@@ -5,6 +5,7 @@ import {
   RelocationKeys,
   enqueueRelocation,
   sweepRates,
+  syncCache,
   type RelocationQueue,
 } from '@relocation/queue';
 import type { ChooseTierOptions, Level } from '@relocation/tiering';
@@ -140,6 +141,24 @@ describe('sweepRates', () => {
     const report = await sweepRates({ db: t.db, cache, queue, tiering: {}, now: () => now });
     expect(report).toMatchObject({ contents: 0, queued: 0, skipped: { pending: 0, failed: 0 } });
     expect((await queuedJobs()).map((j) => j.cid)).toEqual([2]);
+  });
+
+  it('leaves decayed contents to the rate sweep in the cache sweep’s stuck list, except one whose last job failed', async () => {
+    const sync = (rateSweepQueue?: RelocationQueue) =>
+      syncCache(
+        {
+          db: t.db,
+          cache,
+          tiering: RATE,
+          now: () => now,
+          ...(rateSweepQueue ? { rateSweepQueue } : {}),
+        },
+        { fix: false },
+      );
+    // Without a rate sweep nothing would demote 1, 6 and 8. Cid 4's rate (recorded here without
+    // the gateway, so no job was queued) calls for a promotion, which only a post queues.
+    expect((await sync()).stuck.map((c) => c.cid)).toEqual([1, 4, 6, 8]);
+    expect((await sync(queue)).stuck.map((c) => c.cid)).toEqual([4, 6]);
   });
 
   it('queues one decay job per content whose decayed rate is below its level’s demote threshold, and none for pending, pinned, bottom, unmeasured, failed or watched contents', async () => {

@@ -217,7 +217,12 @@ export async function startReconcileScheduler(
       }
       if (job.data.kind === 'cache-sync') {
         const report = await syncCache(
-          { db: deps.db, cache: deps.cache, tiering: deps.tiering },
+          {
+            db: deps.db,
+            cache: deps.cache,
+            tiering: deps.tiering,
+            ...(rateSweepEveryMs > 0 ? { rateSweepQueue: relocations } : {}),
+          },
           { fix: true },
         );
         deps.metrics.cacheDrift.inc(report.drift.filter((d) => d.fixed).length);

@@ -9,7 +9,9 @@ import {
 } from '@relocation/db';
 import { chooseTier, validateLevels, type ChooseTierOptions } from '@relocation/tiering';
 import type { Kysely } from 'kysely';
+import type { RelocationQueue } from './enqueue.ts';
 import type { ContentCache } from './content-cache.ts';
+import { getRelocationStatus } from './relocation-state.ts';
 
 /** Contents read from MySQL (and cache entries from Redis) per round trip of a sweep. */
 export const SYNC_PAGE = 1000;
@@ -67,6 +69,13 @@ export interface CacheSyncDeps {
   cache: ContentCache;
   /** The tiering options the apps decide with (hysteresis, minimum residence). */
   tiering?: ChooseTierOptions;
+  /**
+   * The relocation queue, when the relocators' rate sweep runs (`TIERING_POLICY=rate` with
+   * `RATE_SWEEP_EVERY` on): a content whose decayed view rate calls for a demotion is then the
+   * sweep's to queue, not stuck, unless its last relocation failed (the sweep leaves those to an
+   * operator).
+   */
+  rateSweepQueue?: RelocationQueue;
   now?: () => number;
 }
 
@@ -105,7 +114,7 @@ export async function syncCache(
     const cids = page.map((c) => Number(c.cid));
     const entries = await deps.cache.peekMany(cids);
     const pins = await getPinnedLevels(deps.db, cids);
-    const candidates: StuckContent[] = [];
+    const candidates: (StuckContent & { demote?: true })[] = [];
     for (const [i, content] of page.entries()) {
       report.contents++;
       const cid = Number(content.cid);
@@ -144,6 +153,7 @@ export async function syncCache(
           level: mysql.level,
           target: decision.to,
           count,
+          ...(decision.reason === 'demote' ? { demote: true } : {}),
         });
       }
     }
@@ -156,10 +166,15 @@ export async function syncCache(
         deps.db,
         idle.map((c) => c.cid),
       );
-      for (const candidate of idle) {
+      for (const { demote, ...candidate } of idle) {
         const change = changes.get(candidate.cid);
         if (change?.reason === HISTORY_REASONS.capacity && change.level === candidate.level)
           continue;
+        if (demote === true && deps.rateSweepQueue && deps.tiering?.viewRate) {
+          // The rate sweep queues it, unless its last relocation failed.
+          const status = await getRelocationStatus(deps.rateSweepQueue, deps.cache, candidate.cid);
+          if (status.state !== 'failed') continue;
+        }
         report.stuck.push(candidate);
       }
     }
