@@ -125,7 +125,7 @@ function metrics(app: FastifyInstance, _options: unknown, done: () => void): voi
 
   const policyHolds = new Counter({
     name: 'gateway_policy_holds_total',
-    help: 'View reports whose count is past its level boundary but inside the hysteresis band (TIERING_HYSTERESIS), so no move was queued, by rule',
+    help: 'View reports whose count is past its level boundary but inside the hysteresis band (TIERING_HYSTERESIS), or whose view rate is between the two thresholds of its level (TIERING_POLICY=rate), so no move was queued, by rule',
     labelNames: ['rule'] as const,
     registers: [registry],
   });
