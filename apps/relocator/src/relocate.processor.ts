@@ -39,6 +39,7 @@ import {
   type Level,
   type TierCapacity,
 } from '@relocation/tiering';
+import { durationText } from '@relocation/runtime';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { moveFile, type MoveFileOptions, type MoveFileResult } from './move-file.ts';
@@ -881,12 +882,4 @@ function asPermanent(error: unknown): UnrecoverableError | null {
     return new PermanentJobError('FS_DENIED', message, { cause: error });
   }
   return null;
-}
-
-/** A duration for a person: `1h`, `30m`, `45s`, `250ms`. */
-function durationText(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
 }
