@@ -137,4 +137,49 @@ describe('the request id of the post that queued a move', () => {
     );
     expect((await historyOf(8))[0]).toMatchObject({ newLevel: 'silver', requestId: id });
   });
+
+  it('names what queued a move made outside a post: an operator requeue (admin), an unpin (pin)', async () => {
+    // Content 9 (silver): a count of 2500 reaches the cache without a job (as after a lost job).
+    await gw.cache.fill(9, { level: 'silver', filename: 'i.mp4' });
+    await gw.cache.recordCount(9, 2500);
+    const requeued = await gw.app.inject({
+      method: 'POST',
+      url: '/v1/contents/9/requeue',
+      headers: admin,
+    });
+    expect(requeued.statusCode, requeued.body).toBe(202);
+    await eventually(
+      async () => (await getContentHistory(services.database.db, 9)).length === 1,
+      15_000,
+      'the requeued move of content 9',
+    );
+    expect((await historyOf(9))[0]).toMatchObject({ newLevel: 'gold', reason: 'admin' });
+
+    // Content 10 (bronze, 10 views): pinned to silver, then released: back to bronze.
+    const pinned = await gw.app.inject({
+      ...json('/v1/contents/10/pin', { level: 'silver', reason: 'launch week' }, 'PUT'),
+      headers: { ...json('/', {}).headers, ...admin },
+    });
+    expect(pinned.statusCode, pinned.body).toBe(200);
+    await eventually(
+      async () => (await getContentHistory(services.database.db, 10)).length === 1,
+      15_000,
+      'the pinned move of content 10',
+    );
+    const unpinned = await gw.app.inject({
+      method: 'DELETE',
+      url: '/v1/contents/10/pin',
+      headers: admin,
+    });
+    expect(unpinned.statusCode, unpinned.body).toBe(200);
+    await eventually(
+      async () => (await getContentHistory(services.database.db, 10)).length === 2,
+      15_000,
+      'the move of content 10 after its unpin',
+    );
+    expect((await historyOf(10)).map((row) => [row.newLevel, row.reason])).toEqual([
+      ['bronze', 'pin'],
+      ['silver', 'pin'],
+    ]);
+  });
 });

@@ -272,6 +272,35 @@ describe('reconcile', () => {
     expect((await h.cache.get(1))?.level).toBe('bronze');
   });
 
+  it('queues a stuck content with its trigger named, so the history row of its move says reconcile', async () => {
+    await insertContents(h.t.db, [{ cid: 1, level: 'bronze', filename: 'ok.mp4' }]);
+    await writeFile(path.join(h.dir('bronze'), 'ok.mp4'), 'x');
+    await settleUsage();
+    // Its latest count calls for gold and nothing is queued for it (a lost job).
+    await h.cache.fill(1, { level: 'bronze', filename: 'ok.mp4' });
+    await h.cache.recordCount(1, 5000);
+    const report = await reconcile({
+      db: h.t.db,
+      queue: h.queue,
+      journal: h.journal,
+      cache: h.cache,
+    });
+    expect(report.counts).toMatchObject({ stuck: 1 });
+    await fixDrift({ db: h.t.db, queue: h.queue, cache: h.cache, journal: h.journal }, report);
+    const [job] = await h.queue.getJobs(['waiting']);
+    expect(job?.data).toMatchObject({ cid: 1, reason: 'reconcile' });
+    relocator = await startRelocator(loadConfig(h.env()), { logger: SILENT, db: h.t.db });
+    await until(
+      async () => (await getContentHistory(h.t.db, 1)).length === 1,
+      15_000,
+      'the move of content 1',
+    );
+    expect((await getContentHistory(h.t.db, 1))[0]).toMatchObject({
+      new_content_level: 'gold',
+      reason: 'reconcile',
+    });
+  });
+
   it('records the size of a file found on its tier when MySQL does not know it or says another', async () => {
     await insertContents(h.t.db, [
       { cid: 1, level: 'bronze', filename: 'unknown.mp4' },

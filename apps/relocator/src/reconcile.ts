@@ -429,6 +429,7 @@ export async function fixDrift(
           from: content.content_level,
           requestedAt: now,
           deployment,
+          reason: 'reconcile',
         });
         actions.push({
           drift,
@@ -521,6 +522,7 @@ export async function fixDrift(
           from: fromLevel.name,
           requestedAt: now,
           deployment: (await deps.cache.keys()).deployment,
+          reason: 'reconcile',
         });
         actions.push({
           drift,

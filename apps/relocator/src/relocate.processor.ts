@@ -841,8 +841,20 @@ function moveReason(
   pin: string | null,
 ): HistoryReason | undefined {
   if (pin !== null && pin === decision.to) return HISTORY_REASONS.pin;
-  if (job.data.reason === 'decay' && decision.reason === 'demote') return HISTORY_REASONS.decay;
-  return undefined;
+  switch (job.data.reason) {
+    case 'decay':
+      return decision.reason === 'demote' ? HISTORY_REASONS.decay : undefined;
+    case 'reconcile':
+      return HISTORY_REASONS.reconcile;
+    case 'admin':
+      return HISTORY_REASONS.admin;
+    case 'pin':
+      return HISTORY_REASONS.pin;
+    // A capacity job never decides here (demoteForCapacity records it); a post's job has none.
+    case 'capacity':
+    case undefined:
+      return undefined;
+  }
 }
 
 function summaryResult(move: MoveSummary): RelocationResult {

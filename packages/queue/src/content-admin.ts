@@ -312,6 +312,7 @@ export async function requeueContent(
     from: current,
     requestedAt: (deps.now ?? Date.now)(),
     deployment,
+    reason: 'admin',
   });
   const jobId = job.id ?? '';
   const reason = target === current ? 'pending-move' : 'move';

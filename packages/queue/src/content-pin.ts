@@ -209,6 +209,7 @@ async function enqueue(
     from,
     requestedAt,
     deployment,
+    reason: 'pin',
   });
   return job.id ?? '';
 }

@@ -27,10 +27,12 @@ export const relocationJobDataSchema = z.object({
    * content's tier is above its high watermark: it goes to `target`, one tier down, whatever its
    * count says); `decay` for a demotion the rate sweep asked for (`TIERING_POLICY=rate`: the
    * content's view rate decayed below its level's demote threshold with no post to notice; the
-   * job decides as a post's does, and a demotion it makes is recorded as `decay`); absent for a
-   * post's job (the latest count or rate, or the pin, decides).
+   * job decides as a post's does, and a demotion it makes is recorded as `decay`); `reconcile`,
+   * `admin` and `pin` for a job that reconcile's fixes, an operator's requeue, or a pin, unpin or
+   * pin expiry queued (it decides as a post's does; the move's history row names that trigger);
+   * absent for a post's job (the latest count or rate, or the pin, decides).
    */
-  reason: z.enum(['capacity', 'decay']).optional(),
+  reason: z.enum(['capacity', 'decay', 'reconcile', 'admin', 'pin']).optional(),
   /** Request id of the post whose count asked for the move (its history row records it). */
   requestId: z.string().min(1).max(128).optional(),
 });

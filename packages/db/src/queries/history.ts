@@ -3,8 +3,9 @@ import type { Database, HistoryRow } from '../schema.ts';
 
 /**
  * What triggered a level change, as `update_history.reason` records it: a post's count (`post`),
- * an operator's pin (`pin`), a tier above its high watermark (`capacity`), an operator who
- * recorded a level by hand (`admin`), a view rate that decayed below its level's demote threshold
+ * an operator's pin, unpin or a pin's expiry (`pin`), a tier above its high watermark
+ * (`capacity`), an operator who recorded a level by hand or requeued the content (`admin`),
+ * reconcile's fixes (`reconcile`), a view rate that decayed below its level's demote threshold
  * with no post to notice (`decay`: the relocators' rate sweep, `TIERING_POLICY=rate`).
  */
 export const HISTORY_REASONS = Object.freeze({
@@ -13,6 +14,7 @@ export const HISTORY_REASONS = Object.freeze({
   capacity: 'capacity',
   admin: 'admin',
   decay: 'decay',
+  reconcile: 'reconcile',
 } as const);
 
 /** One of {@link HISTORY_REASONS}. */
