@@ -1,36 +1,46 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { contentSizes, createDb, listLevels } from '@relocation/db';
-import { ConfigError, configOrExit, loadEnvFile } from '@relocation/runtime';
+import { ConfigError, configOrExit, durationText, loadEnvFile } from '@relocation/runtime';
 import {
   replayViews,
   validateLevels,
   type ChooseTierOptions,
   type ReplayResult,
   type ViewEvent,
+  type ViewRatePolicy,
 } from '@relocation/tiering';
 import { parseCliArgs } from './cli-args.ts';
 import { readLevelsFile } from './cli-levels-file.ts';
 import { bytesText, columns } from './cli-table.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig, type RelocatorConfig } from './config.ts';
 
 // `npm run replay -- --views FILE [--levels FILE] [--hysteresis N|N%] [--budget N/DURATION|off]
-// [--residence DURATION] [--default-size BYTES] [--json]`: replays a view log through the placement
-// policy in force (MySQL's level table, the TIERING_* settings) and through a candidate (the same
-// with the options given), with the same `chooseTier` the service decides with, and prints both
-// side by side. Reads MySQL (level table, file sizes); writes nothing, moves nothing. Exit 0 when
-// done, 1 when the log or the candidate table is refused, 2 on bad usage or when it cannot run.
+// [--residence DURATION] [--policy count|rate] [--half-life DURATION] [--thresholds SPEC]
+// [--sweep-every DURATION|off] [--default-size BYTES] [--json]`: replays a view log through the
+// placement policy in force (MySQL's level table, the TIERING_* settings and, with the rate
+// policy, RATE_SWEEP_EVERY) and through a candidate (the same with the options given, read by the
+// same rules as the variables they stand for), with the same `chooseTier` the service decides
+// with, and prints both side by side. Reads MySQL (level table, file sizes); writes
+// nothing, moves nothing. Exit 0 when done, 1 when the log or the candidate table is refused, 2 on
+// bad usage or when it cannot run.
 
 const DEFAULT_SIZE = 100 * 1024 * 1024;
 
 const USAGE = `usage: npm run replay -- --views FILE [--levels FILE] [--hysteresis N|N%]
                             [--budget N/DURATION|off] [--residence DURATION]
-                            [--default-size BYTES] [--json]
+                            [--policy count|rate] [--half-life DURATION] [--thresholds SPEC]
+                            [--sweep-every DURATION|off] [--default-size BYTES] [--json]
   --views FILE        the view log: one {"cid", "count", "at"} per line (at: ISO time or epoch ms)
   --levels FILE       candidate level table: the body of PUT /v1/levels ({"levels": [...]}) or the array
   --hysteresis V      candidate TIERING_HYSTERESIS (views, or a percent of the boundary: 2%)
   --budget V          candidate TIERING_FLAP_BUDGET (4/1h, or off)
   --residence V       candidate TIERING_MIN_RESIDENCE_MS (milliseconds)
+  --policy P          candidate TIERING_POLICY: count (by total views) or rate (by views per hour)
+  --half-life D       candidate TIERING_RATE_HALF_LIFE (1m to 365d, e.g. 6h), with the rate policy
+  --thresholds SPEC   candidate TIERING_RATE_THRESHOLDS in views per hour (silver=20/10,gold=100/50),
+                      with the rate policy (required by it unless TIERING_RATE_THRESHOLDS is set)
+  --sweep-every D     candidate RATE_SWEEP_EVERY (1m; off: demoted only at posts), with the rate policy
   --default-size B    bytes of a content whose size MySQL does not know (default ${DEFAULT_SIZE})
   --json              both results as JSON`;
 
@@ -40,6 +50,10 @@ const cli = parseCliArgs(USAGE, {
   hysteresis: { type: 'string' },
   budget: { type: 'string' },
   residence: { type: 'string' },
+  policy: { type: 'string' },
+  'half-life': { type: 'string' },
+  thresholds: { type: 'string' },
+  'sweep-every': { type: 'string' },
   'default-size': { type: 'string', default: String(DEFAULT_SIZE) },
   json: { type: 'boolean', default: false },
 });
@@ -97,33 +111,88 @@ async function readViews(file: string): Promise<ViewEvent[]> {
   return events.sort((a, b) => a.at - b.at);
 }
 
-/** The candidate settings: the TIERING_* variables in force with the options given, read by the same rules. */
-function candidateTiering(): ChooseTierOptions {
+/** The variable each candidate option stands for. */
+const OPTION_VARIABLES = {
+  hysteresis: 'TIERING_HYSTERESIS',
+  budget: 'TIERING_FLAP_BUDGET',
+  residence: 'TIERING_MIN_RESIDENCE_MS',
+  policy: 'TIERING_POLICY',
+  'half-life': 'TIERING_RATE_HALF_LIFE',
+  thresholds: 'TIERING_RATE_THRESHOLDS',
+  'sweep-every': 'RATE_SWEEP_EVERY',
+} as const;
+
+/**
+ * The candidate settings: the variables in force with the options given, read by the same rules
+ * (the runtime's fields, through the relocator's `loadConfig`). A refused value is bad usage
+ * naming the option; so are rate options for a candidate that decides by count.
+ */
+function candidateSettings(): RelocatorConfig {
   const overrides: Record<string, string> = {};
-  if (args.hysteresis !== undefined) overrides.TIERING_HYSTERESIS = args.hysteresis;
-  if (args.budget !== undefined) overrides.TIERING_FLAP_BUDGET = args.budget;
-  if (args.residence !== undefined) overrides.TIERING_MIN_RESIDENCE_MS = args.residence;
-  try {
-    return loadConfig({ ...process.env, ...overrides }).tiering;
-  } catch (error) {
-    if (error instanceof ConfigError) usage(error.message);
-    throw error;
+  for (const [option, variable] of Object.entries(OPTION_VARIABLES)) {
+    const value = args[option as keyof typeof OPTION_VARIABLES];
+    if (value !== undefined) overrides[variable] = value;
   }
+  let settings: RelocatorConfig;
+  try {
+    settings = loadConfig({ ...process.env, ...overrides });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // The current settings loaded from the same environment: every issue comes from an option.
+    const issues = error.issues.map((issue) => {
+      const named = Object.entries(OPTION_VARIABLES).find(([, v]) => issue.startsWith(`${v}:`));
+      return named === undefined
+        ? issue
+        : `--${named[0]} (${named[1]})${issue.slice(named[1].length)}`;
+    });
+    return usage(issues.join('\n'));
+  }
+  const rateOnly = (['half-life', 'thresholds', 'sweep-every'] as const).filter(
+    (o) => args[o] !== undefined,
+  );
+  if ((settings.tiering.viewRate ?? null) === null && rateOnly.length > 0) {
+    usage(
+      `--${rateOnly.join(', --')}: the candidate decides by count (TIERING_POLICY=count); add --policy rate`,
+    );
+  }
+  return settings;
 }
 
-function policyText(options: ChooseTierOptions): string {
+/** The replay's sweep period for RATE_SWEEP_EVERY (`0`, off: no sweep). */
+function sweepEvery(settings: RelocatorConfig): number | null {
+  return settings.rateSweepEveryMs > 0 ? settings.rateSweepEveryMs : null;
+}
+
+/** The rate policy as TIERING_RATE_* and RATE_SWEEP_EVERY would give it. */
+function ratePolicyText(viewRate: ViewRatePolicy, sweepEveryMs: number | null): string {
+  const thresholds = Object.entries(viewRate.thresholds)
+    .map(([level, t]) => `${level}=${t.promote}/${t.demote}`)
+    .join(',');
+  const sweep = sweepEveryMs === null ? 'no sweep' : `sweep every ${durationText(sweepEveryMs)}`;
+  return `rate policy (half-life ${durationText(viewRate.halfLifeMs)}, thresholds ${thresholds} views/h, ${sweep})`;
+}
+
+function policyText(options: ChooseTierOptions, result: ReplayResult): string {
+  const residence = `${options.minResidenceMs ?? 0} ms${byLevelText(options)}`;
+  const budget = options.flapBudget
+    ? `${options.flapBudget.moves} per ${options.flapBudget.windowMs} ms`
+    : 'off';
+  // With the rate policy the hysteresis settings do not apply: each boundary's two thresholds are its band.
+  if (options.viewRate) {
+    return `${ratePolicyText(options.viewRate, result.sweep?.everyMs ?? null)}, residence ${residence}, flap budget ${budget}`;
+  }
   const hysteresis =
     (options.hysteresisPercent ?? 0) > 0
       ? `${options.hysteresisPercent}%`
       : `${options.hysteresis ?? 0} views`;
+  return `count policy, hysteresis ${hysteresis}, residence ${residence}, flap budget ${budget}`;
+}
+
+function byLevelText(options: ChooseTierOptions): string {
   const byLevel = Object.entries(options.minResidenceByLevel ?? {})
     .map(([level, ms]) => `${level} ${ms} ms`)
     .join(', ');
-  const residence = `${options.minResidenceMs ?? 0} ms${byLevel ? ` (${byLevel})` : ''}`;
-  const budget = options.flapBudget
-    ? `${options.flapBudget.moves} per ${options.flapBudget.windowMs} ms`
-    : 'off';
-  return `hysteresis ${hysteresis}, residence ${residence}, flap budget ${budget}`;
+  return byLevel ? ` (${byLevel})` : '';
 }
 
 function tableText(file: string, current: ReplayResult, candidate: ReplayResult): string {
@@ -131,8 +200,8 @@ function tableText(file: string, current: ReplayResult, candidate: ReplayResult)
   const row = (name: string, f: (r: ReplayResult) => string) => [name, f(current), f(candidate)];
   return [
     `replay of ${file}: ${current.posts} posts, ${current.contents} contents`,
-    `  current:   ${policyText(currentTiering)}${candidateLevels === null ? '' : ' (level table in force)'}`,
-    `  candidate: ${policyText(candidateOptions)}${candidateLevels === null ? '' : ` (level table ${args.levels ?? ''})`}`,
+    `  current:   ${policyText(currentTiering, current)}${candidateLevels === null ? '' : ' (level table in force)'}`,
+    `  candidate: ${policyText(candidateOptions, candidate)}${candidateLevels === null ? '' : ` (level table ${args.levels ?? ''})`}`,
     '',
     ...columns([
       ['', 'current', 'candidate'],
@@ -145,6 +214,9 @@ function tableText(file: string, current: ReplayResult, candidate: ReplayResult)
       row('prevented by flap budget', (r) => String(r.prevented['flap-budget'])),
       row('most moves of one content', (r) => String(r.maxMovesPerContent)),
       row('time off target', (r) => pct(r.offTargetShare)),
+      ...(current.sweep || candidate.sweep
+        ? [row('moves by the rate sweep', (r) => (r.sweep ? String(r.sweep.moves) : '-'))]
+        : []),
     ]),
   ].join('\n');
 }
@@ -152,7 +224,8 @@ function tableText(file: string, current: ReplayResult, candidate: ReplayResult)
 loadEnvFile();
 const config = configOrExit('replay', () => loadConfig(process.env));
 const currentTiering = config.tiering;
-const candidateOptions = candidateTiering();
+const candidateConfig = candidateSettings();
+const candidateOptions = candidateConfig.tiering;
 const candidateLevels = args.levels === undefined ? null : await readLevelsFile(args.levels, usage);
 const events = await readViews(viewsFile);
 
@@ -167,10 +240,18 @@ try {
   }
   const sizes = await contentSizes(db, [...new Set(events.map((e) => e.cid))]);
   const sizeOf = (cid: number) => sizes.get(cid) ?? defaultSize;
-  const before = replayViews(events, { levels: current.levels, options: currentTiering }, sizeOf);
+  const before = replayViews(
+    events,
+    { levels: current.levels, options: currentTiering, sweepEveryMs: sweepEvery(config) },
+    sizeOf,
+  );
   const after = replayViews(
     events,
-    { levels: candidateLevels ?? current.levels, options: candidateOptions },
+    {
+      levels: candidateLevels ?? current.levels,
+      options: candidateOptions,
+      sweepEveryMs: sweepEvery(candidateConfig),
+    },
     sizeOf,
   );
   if (args.json) {
