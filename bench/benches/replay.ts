@@ -14,7 +14,13 @@ import { median } from '../lib/stats.ts';
 /** Posts the replay goes through (the issue's "1 million posts in seconds"). */
 const POSTS = 1_000_000;
 
-const KINDS = ['replay', 'bare'] as const;
+const KINDS = ['replay', 'rate', 'bare'] as const;
+
+/** The view-rate policy of the `rate` kind (`TIERING_POLICY=rate` with the README's example). */
+const RATE_POLICY = {
+  halfLifeMs: 6 * 3_600_000,
+  thresholds: { silver: { promote: 20, demote: 10 }, gold: { promote: 100, demote: 50 } },
+};
 type Kind = (typeof KINDS)[number];
 
 /**
@@ -34,7 +40,7 @@ function barePass(events: readonly ViewEvent[], levels: Parameters<typeof target
 
 /**
  * Benchmark 9: `npm run replay`'s simulation (`replayViews`, the placement policy with the default
- * flap budget) over a synthetic log of 1,000,000 posts (10,000 contents in an hour, 1,000 of them
+ * flap budget; and again under the view-rate policy) over a synthetic log of 1,000,000 posts (10,000 contents in an hour, 1,000 of them
  * hovering at a boundary), against a bare pass over the same log. Timed in this process.
  */
 export const replayBench: Bench = {
@@ -55,12 +61,19 @@ export const replayBench: Bench = {
       seed: 9,
     });
     let last: ReplayResult | null = null;
+    let lastRate: ReplayResult | null = null;
     const measure = (kind: Kind): number => {
       const started = performance.now();
       if (kind === 'replay') {
         last = replayViews(
           events,
           { levels, options: { flapBudget: DEFAULT_FLAP_BUDGET } },
+          () => 1,
+        );
+      } else if (kind === 'rate') {
+        lastRate = replayViews(
+          events,
+          { levels, options: { flapBudget: DEFAULT_FLAP_BUDGET, viewRate: RATE_POLICY } },
           () => 1,
         );
       } else {
@@ -79,6 +92,8 @@ export const replayBench: Bench = {
     }
     const result = last as ReplayResult | null;
     if (result === null || result.posts !== POSTS) throw new Error('the replay did not run');
+    const byRate = lastRate as ReplayResult | null;
+    if (byRate === null || byRate.posts !== POSTS) throw new Error('the rate replay did not run');
     const ms = (kind: Kind) => median(runs.get(kind) ?? []);
     return Promise.resolve([
       figure({
@@ -91,6 +106,17 @@ export const replayBench: Bench = {
         better: 'lower',
         goal: { text: '1 million posts in seconds (< 5 s)', check: (v) => v < 5000 },
         note: `${POSTS} posts of 10,000 contents (1,000 hovering at 1000 ± 10), default flap budget: ${result.moves} moves, ${result.prevented['flap-budget']} held by the budget`,
+      }),
+      figure({
+        name: 'replay.1m.rate',
+        value: ms('rate'),
+        unit: 'ms',
+        baseline:
+          "a bare pass over the same log (each post's tier looked up, latest kept in a Map)",
+        baselineValue: ms('bare'),
+        better: 'lower',
+        goal: { text: '1 million posts in seconds (< 5 s)', check: (v) => v < 5000 },
+        note: `the same log under TIERING_POLICY=rate (half-life 6h, silver=20/10,gold=100/50, a rate sweep every minute): ${byRate.moves} moves`,
       }),
     ]);
   },

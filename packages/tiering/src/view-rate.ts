@@ -132,7 +132,7 @@ export function rateTarget(
   current: Level,
   policy: ViewRatePolicy,
 ): RateTarget {
-  const ordered = [...levels].sort((a, b) => a.minCount - b.minCount);
+  const ordered = byMinCount(levels);
   const at = ordered.findIndex((level) => level.name === current.name);
   const fresh = freshLevel(rate, ordered, policy);
   for (let i = ordered.length - 1; i > at; i -= 1) {
@@ -153,7 +153,7 @@ export function rateTarget(
 
 /** The level a new content with `rate` goes to: the highest whose `promote` it reaches. */
 export function freshLevel(rate: number, levels: readonly Level[], policy: ViewRatePolicy): Level {
-  const ordered = [...levels].sort((a, b) => a.minCount - b.minCount);
+  const ordered = byMinCount(levels);
   const [bottom] = ordered;
   if (bottom === undefined) throw new RangeError('levels must not be empty');
   for (let i = ordered.length - 1; i > 0; i -= 1) {
@@ -162,6 +162,20 @@ export function freshLevel(rate: number, levels: readonly Level[], policy: ViewR
     if (level !== undefined && t !== undefined && rate >= t.promote) return level;
   }
   return bottom;
+}
+
+// Level tables are read once and decided with many times (every post, every sweep tick): each
+// table's order is computed once. Callers never mutate a table they passed.
+const ORDERED = new WeakMap<readonly Level[], readonly Level[]>();
+
+/** `levels` by ascending `minCount` (memoized per table). */
+function byMinCount(levels: readonly Level[]): readonly Level[] {
+  let ordered = ORDERED.get(levels);
+  if (ordered === undefined) {
+    ordered = [...levels].sort((a, b) => a.minCount - b.minCount);
+    ORDERED.set(levels, ordered);
+  }
+  return ordered;
 }
 
 /** The thresholds of `level` (own entries only), or `undefined` when it has none. */
