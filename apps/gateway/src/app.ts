@@ -31,6 +31,7 @@ import { levelsRoutes } from './routes/levels.routes.ts';
 import { pinsRoutes } from './routes/pins.routes.ts';
 import { planRoutes } from './routes/plan.routes.ts';
 import { relocationsRoutes } from './routes/relocations.routes.ts';
+import { statsRoutes } from './routes/stats.routes.ts';
 import { viewsRoutes } from './routes/views.routes.ts';
 import { fastifyTrustProxy } from './services/networks.ts';
 
@@ -137,6 +138,7 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
   await routes.register(auditRoutes);
   await routes.register(relocationsRoutes);
   await routes.register(planRoutes);
+  await routes.register(statsRoutes);
   await app.register(bullBoardPlugin);
   return app;
 }

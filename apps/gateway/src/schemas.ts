@@ -690,3 +690,135 @@ export const auditItem = z
 
 /** `GET /v1/audit` answer, newest first. */
 export const auditResponse = z.object({ items: z.array(auditItem) });
+
+/**
+ * The placement policy in force (`planPolicy` of `@relocation/queue`), as `GET /v1/stats` shows
+ * it; the same fields as `tiering` of `GET /v1/plan`.
+ */
+export const placementPolicySchema = z
+  .object({
+    hysteresis: z
+      .int()
+      .meta({ description: 'The band in views (TIERING_HYSTERESIS=50); 0 otherwise' }),
+    hysteresisPercent: z.number().nullable().meta({
+      description:
+        'The band as a percent of the boundary crossed (TIERING_HYSTERESIS=2.5%); else null',
+    }),
+    minResidenceMs: z.int().meta({ description: 'TIERING_MIN_RESIDENCE_MS' }),
+    minResidenceByLevel: z.record(z.string(), z.int()).meta({
+      description: 'TIERING_MIN_RESIDENCE_BY_LEVEL: milliseconds per level name',
+    }),
+    flapBudget: z
+      .object({ moves: z.int(), windowMs: z.int() })
+      .nullable()
+      .meta({ description: 'TIERING_FLAP_BUDGET; null when off' }),
+    policy: z.enum(['count', 'rate']).meta({
+      description: 'TIERING_POLICY: contents are placed by their total count or their view rate',
+    }),
+    viewRate: z
+      .object({
+        halfLifeMs: z.int().meta({ description: 'TIERING_RATE_HALF_LIFE' }),
+        thresholds: z
+          .record(z.string(), z.object({ promote: z.number(), demote: z.number() }))
+          .meta({ description: 'TIERING_RATE_THRESHOLDS: views per hour per level name' }),
+      })
+      .nullable()
+      .meta({ description: 'With TIERING_POLICY=rate: its settings; else null' }),
+  })
+  .meta({
+    id: 'PlacementPolicy',
+    description: 'The placement policy in force (the TIERING_* settings every part decides with)',
+  });
+
+const contentLink = z
+  .string()
+  .meta({
+    description: 'Where its status is read: `/v1/contents/<cid>`',
+    example: '/v1/contents/7',
+  });
+
+const movesByDirection = {
+  promote: z.int().meta({ description: 'Moves to a level of higher minCount' }),
+  demote: z.int().meta({ description: 'Moves to a level of lower minCount' }),
+  other: z.int().meta({
+    description: 'Moves between levels of which one is no longer in the table',
+  }),
+};
+
+/** `GET /v1/stats` answer: the overview, from the counters the service keeps. */
+export const statsResponse = z
+  .object({
+    at: z.iso.datetime().meta({ description: 'When it was read' }),
+    version: z.int().nullable().meta({ description: 'Version of the level table in force' }),
+    tiers: z
+      .array(
+        tierUsageSchema.extend({
+          name: z.string(),
+          minCount: z.number(),
+          maxCount: z.number().nullable(),
+        }),
+      )
+      .meta({
+        description:
+          'Every level of the table in force, lowest first, with its contents (`files`) and bytes from the `tier_usage` counters (no directory walk)',
+      }),
+    moves: z
+      .object({
+        since: z.iso.datetime().meta({ description: 'Start of the first minute' }),
+        minutes: z.array(z.object({ at: z.iso.datetime(), ...movesByDirection })).meta({
+          description:
+            'Level changes (`update_history`) per minute of the last hour, oldest first; the last is the current minute',
+        }),
+        totals: z.object(movesByDirection),
+      })
+      .meta({ description: 'Moves per minute and direction over the last hour' }),
+    queue: z
+      .object({
+        paused: z.boolean().meta({
+          description:
+            'No relocator starts a new move (`POST /v1/relocations/pause`; Bull Board shows it too)',
+        }),
+        waiting: z.int(),
+        active: z.int(),
+        delayed: z.int(),
+        failed: z.int(),
+        completed: z.int().meta({ description: 'Completed jobs still kept (an hour)' }),
+        replicas: z.int().meta({ description: 'Relocator replicas connected to the queue' }),
+      })
+      .meta({ description: 'Relocation jobs by state (BullMQ)' }),
+    failed: z
+      .object({
+        total: z.int().meta({ description: 'Failed jobs BullMQ keeps (a week)' }),
+        items: z.array(
+          z.object({
+            cid: z.int(),
+            jobId: z.string(),
+            target: z.string().nullable(),
+            error: z.string(),
+            failedAt: z.iso.datetime().nullable(),
+            status: contentLink,
+          }),
+        ),
+      })
+      .meta({ description: 'Contents whose relocation failed: the newest 20 jobs, one per cid' }),
+    stuck: z
+      .object({
+        total: z.int().meta({ description: 'Contents the last cache sweep published as stuck' }),
+        items: z.array(
+          z.object({
+            cid: z.int(),
+            level: z.string(),
+            target: z.string(),
+            viewCount: z.int(),
+            stuckSince: z.iso.datetime(),
+            status: contentLink,
+          }),
+        ),
+      })
+      .meta({
+        description:
+          'Contents whose count calls for another tier with nothing queued (as `GET /v1/contents?state=stuck`), the oldest 20, each checked again',
+      }),
+    policy: placementPolicySchema,
+  })
+  .meta({ id: 'Stats' });

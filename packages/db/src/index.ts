@@ -60,6 +60,8 @@ export type {
   TierUsageDelta,
 } from './queries/tier-usage.ts';
 export { listLevels, replaceLevels, toLevel } from './queries/levels.ts';
+export { countMovesPerMinute } from './queries/stats.ts';
+export type { MinuteMoves } from './queries/stats.ts';
 export type { ReplaceLevelsOptions } from './queries/levels.ts';
 export { SAMPLE_CONTENTS, seedIfEmpty, seedLevels } from './seed.ts';
 export type { SampleContent, SeedResult } from './seed.ts';

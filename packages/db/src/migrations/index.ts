@@ -14,6 +14,7 @@ import * as historyReason from './0012-history-reason.ts';
 import * as createTierUsage from './0013-create-tier-usage.ts';
 import * as createTierReservation from './0014-create-tier-reservation.ts';
 import * as historyDecision from './0015-history-decision.ts';
+import * as indexHistoryTime from './0016-index-history-time.ts';
 
 /**
  * Every migration, by name; names sort in the order they run.
@@ -35,4 +36,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0013-create-tier-usage': createTierUsage,
   '0014-create-tier-reservation': createTierReservation,
   '0015-history-decision': historyDecision,
+  '0016-index-history-time': indexHistoryTime,
 });
