@@ -411,7 +411,7 @@ describe('the dry-run plan (GET / POST /v1/plan, npm run plan)', () => {
       expect(fromCli.items).toEqual(plan.items);
       expect(fromCli.tiering).toEqual(plan.tiering);
       expect((await cli()).stdout).toMatch(
-        /^plan with the level table in force \(hysteresis 10%\): 4 of 10 cached/,
+        /^plan with the level table in force \(count policy, hysteresis 10%, residence 1m \(gold 1h\), flap budget off\): 4 of 10 cached/,
       );
     } finally {
       await banded.app.close();
@@ -471,7 +471,7 @@ describe('the dry-run plan (GET / POST /v1/plan, npm run plan)', () => {
       expect(fromCli.tiering).toEqual(plan.tiering);
       const text = (await cli()).stdout;
       expect(text).toMatch(
-        /^plan with the level table in force \(view rate, half-life 1h, per hour silver 20\/10, gold 100\/50\): 2 of 11 cached/,
+        /^plan with the level table in force \(rate policy \(half-life 1h, silver=20\/10,gold=100\/50 views\/h\), residence off, flap budget 4\/1h\): 2 of 11 cached/,
       );
       expect(text).toMatch(/111 .*gold .*silver .*rate 37\.\d+\/h/);
     } finally {
@@ -498,7 +498,9 @@ describe('the dry-run plan (GET / POST /v1/plan, npm run plan)', () => {
     expect(fromCli.totals).toEqual(fromHttp.totals);
 
     const table = (await cli('--limit', '2')).stdout;
-    expect(table).toMatch(/^plan with the level table in force \(hysteresis 0\): 5 of 10 cached/);
+    expect(table).toMatch(
+      /^plan with the level table in force \(count policy, hysteresis 0 views, residence off, flap budget 4\/1h\): 5 of 10 cached/,
+    );
     expect(table).toMatch(/promote +3 +1 /);
     expect(table).toMatch(
       /\n101 +c101\.mp4 +bronze +silver +1500 +above bronze max 999 +1000 B +job /,

@@ -108,10 +108,10 @@ describe('npm run replay with the rate policy', () => {
     const run = await replay(db, ['--policy', 'rate', '--thresholds', THRESHOLDS]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(
-      'current:   count policy, hysteresis 0 views, residence 0 ms, flap budget 4 per 3600000 ms',
+      'current:   count policy, hysteresis 0 views, residence off, flap budget 4/1h',
     );
     expect(run.stdout).toContain(
-      `candidate: rate policy (half-life 6h, thresholds ${THRESHOLDS} views/h, sweep every 1m), residence 0 ms`,
+      `candidate: rate policy (half-life 6h, ${THRESHOLDS} views/h, sweep every 1m), residence off, flap budget 4/1h`,
     );
     expect(run.stdout).toMatch(/^moves by the rate sweep +- +\d+$/m);
 
@@ -124,7 +124,7 @@ describe('npm run replay with the rate policy', () => {
       'off',
     ]);
     expect(off.code, off.stderr).toBe(0);
-    expect(off.stdout).toContain(`thresholds ${THRESHOLDS} views/h, no sweep)`);
+    expect(off.stdout).toContain(`${THRESHOLDS} views/h, no sweep)`);
     expect(off.stdout).toMatch(/^moves by the rate sweep +- +0$/m);
   });
 

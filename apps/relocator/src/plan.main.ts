@@ -6,7 +6,7 @@ import {
   type PlannedMove,
   type RelocationPlan,
 } from '@relocation/queue';
-import { configOrExit, durationText, loadEnvFile } from '@relocation/runtime';
+import { configOrExit, loadEnvFile, policyText } from '@relocation/runtime';
 import { validateLevels } from '@relocation/tiering';
 import { parseCliArgs } from './cli-args.ts';
 import { readLevelsFile } from './cli-levels-file.ts';
@@ -62,23 +62,11 @@ function boundaryText(move: PlannedMove): string {
   return b.edge === 'max' ? `above ${b.level} max ${b.count}` : `below ${b.level} min ${b.count}`;
 }
 
-function hysteresisText(plan: RelocationPlan): string {
-  const rate = plan.tiering.viewRate;
-  if (rate !== null) {
-    const thresholds = Object.entries(rate.thresholds)
-      .map(([level, t]) => `${level} ${t.promote}/${t.demote}`)
-      .join(', ');
-    return `view rate, half-life ${durationText(rate.halfLifeMs)}, per hour ${thresholds}`;
-  }
-  const percent = plan.tiering.hysteresisPercent;
-  return `hysteresis ${percent === null ? String(plan.hysteresis) : `${percent}%`}`;
-}
-
 function table(plan: RelocationPlan): string {
   const what =
     candidate === null ? 'the level table in force' : `candidate table ${levelsFile ?? ''}`;
   const lines = [
-    `plan with ${what} (${hysteresisText(plan)}): ${plan.moves} of ${plan.scanned} cached contents would move (${plan.withoutCount} without a posted count; ${Math.round(plan.durationMs)} ms)`,
+    `plan with ${what} (${policyText(config.tiering)}): ${plan.moves} of ${plan.scanned} cached contents would move (${plan.withoutCount} without a posted count; ${Math.round(plan.durationMs)} ms)`,
     ...columns([
       ['direction', 'contents', 'queued', 'bytes', 'sized'],
       ...PLAN_DIRECTIONS.map((direction) => {

@@ -1,14 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { contentSizes, createDb, listLevels } from '@relocation/db';
-import { ConfigError, configOrExit, durationText, loadEnvFile } from '@relocation/runtime';
+import { ConfigError, configOrExit, loadEnvFile, policyText } from '@relocation/runtime';
 import {
   replayViews,
   validateLevels,
-  type ChooseTierOptions,
   type ReplayResult,
   type ViewEvent,
-  type ViewRatePolicy,
 } from '@relocation/tiering';
 import { parseCliArgs } from './cli-args.ts';
 import { readLevelsFile } from './cli-levels-file.ts';
@@ -163,45 +161,13 @@ function sweepEvery(settings: RelocatorConfig): number | null {
   return settings.rateSweepEveryMs > 0 ? settings.rateSweepEveryMs : null;
 }
 
-/** The rate policy as TIERING_RATE_* and RATE_SWEEP_EVERY would give it. */
-function ratePolicyText(viewRate: ViewRatePolicy, sweepEveryMs: number | null): string {
-  const thresholds = Object.entries(viewRate.thresholds)
-    .map(([level, t]) => `${level}=${t.promote}/${t.demote}`)
-    .join(',');
-  const sweep = sweepEveryMs === null ? 'no sweep' : `sweep every ${durationText(sweepEveryMs)}`;
-  return `rate policy (half-life ${durationText(viewRate.halfLifeMs)}, thresholds ${thresholds} views/h, ${sweep})`;
-}
-
-function policyText(options: ChooseTierOptions, result: ReplayResult): string {
-  const residence = `${options.minResidenceMs ?? 0} ms${byLevelText(options)}`;
-  const budget = options.flapBudget
-    ? `${options.flapBudget.moves} per ${options.flapBudget.windowMs} ms`
-    : 'off';
-  // With the rate policy the hysteresis settings do not apply: each boundary's two thresholds are its band.
-  if (options.viewRate) {
-    return `${ratePolicyText(options.viewRate, result.sweep?.everyMs ?? null)}, residence ${residence}, flap budget ${budget}`;
-  }
-  const hysteresis =
-    (options.hysteresisPercent ?? 0) > 0
-      ? `${options.hysteresisPercent}%`
-      : `${options.hysteresis ?? 0} views`;
-  return `count policy, hysteresis ${hysteresis}, residence ${residence}, flap budget ${budget}`;
-}
-
-function byLevelText(options: ChooseTierOptions): string {
-  const byLevel = Object.entries(options.minResidenceByLevel ?? {})
-    .map(([level, ms]) => `${level} ${ms} ms`)
-    .join(', ');
-  return byLevel ? ` (${byLevel})` : '';
-}
-
 function tableText(file: string, current: ReplayResult, candidate: ReplayResult): string {
   const pct = (share: number) => `${(share * 100).toFixed(1)}%`;
   const row = (name: string, f: (r: ReplayResult) => string) => [name, f(current), f(candidate)];
   return [
     `replay of ${file}: ${current.posts} posts, ${current.contents} contents`,
-    `  current:   ${policyText(currentTiering, current)}${candidateLevels === null ? '' : ' (level table in force)'}`,
-    `  candidate: ${policyText(candidateOptions, candidate)}${candidateLevels === null ? '' : ` (level table ${args.levels ?? ''})`}`,
+    `  current:   ${policyText(currentTiering, current.sweep?.everyMs ?? null)}${candidateLevels === null ? '' : ' (level table in force)'}`,
+    `  candidate: ${policyText(candidateOptions, candidate.sweep?.everyMs ?? null)}${candidateLevels === null ? '' : ` (level table ${args.levels ?? ''})`}`,
     '',
     ...columns([
       ['', 'current', 'candidate'],

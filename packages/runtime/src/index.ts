@@ -30,6 +30,7 @@ export {
   MAX_RESIDENCE_MS,
   MIN_FLAP_WINDOW_MS,
   MIN_RATE_HALF_LIFE_MS,
+  policyText,
   rateHalfLife,
   rateThresholds,
   TIERING_POLICIES,

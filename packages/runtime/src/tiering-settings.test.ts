@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { baseEnvSchema } from './base-env.ts';
 import { ConfigError } from './config-error.ts';
 import { loadEnv } from './load-env.ts';
-import { tieringOptions } from './tiering-settings.ts';
+import { policyText, tieringOptions } from './tiering-settings.ts';
 
 const load = (env: Record<string, string | undefined>) => loadEnv(baseEnvSchema, env);
 const options = (env: Record<string, string | undefined>) => tieringOptions(load(env));
@@ -361,5 +361,33 @@ describe('TIERING_POLICY, TIERING_RATE_HALF_LIFE and TIERING_RATE_THRESHOLDS', (
     expect(decide('gold', 50)).toMatchObject({ kind: 'stay', reason: 'within-hysteresis' });
     expect(decide('gold', 49.9)).toMatchObject({ kind: 'move', to: 'silver' });
     expect(decide('gold', 9)).toMatchObject({ kind: 'move', to: 'bronze' });
+  });
+});
+
+describe('policyText', () => {
+  it('says the policy in the words of its settings', () => {
+    expect(policyText(options({}))).toBe(
+      'count policy, hysteresis 0 views, residence off, flap budget 4/1h',
+    );
+    expect(
+      policyText(
+        options({
+          TIERING_HYSTERESIS: '2.5%',
+          TIERING_MIN_RESIDENCE_MS: '60000',
+          TIERING_MIN_RESIDENCE_BY_LEVEL: 'gold=1d',
+          TIERING_FLAP_BUDGET: 'off',
+        }),
+      ),
+    ).toBe('count policy, hysteresis 2.5%, residence 1m (gold 1d), flap budget off');
+    const rate = options({
+      TIERING_POLICY: 'rate',
+      TIERING_RATE_HALF_LIFE: '90m',
+      TIERING_RATE_THRESHOLDS: 'silver=20/10,gold=100.5/50',
+    });
+    expect(policyText(rate)).toBe(
+      'rate policy (half-life 90m, silver=20/10,gold=100.5/50 views/h), residence off, flap budget 4/1h',
+    );
+    expect(policyText(rate, 60_000)).toContain('views/h, sweep every 1m)');
+    expect(policyText(rate, null)).toContain('views/h, no sweep)');
   });
 });

@@ -8,7 +8,7 @@ import {
 } from '@relocation/tiering';
 import { z } from 'zod';
 import { ConfigError } from './config-error.ts';
-import { HOUR_MS, oneOf, parseDuration, wholeNumber } from './env-fields.ts';
+import { durationText, HOUR_MS, oneOf, parseDuration, wholeNumber } from './env-fields.ts';
 
 // Field schemas of the placement policy's shared settings (`TIERING_*`), read by `baseEnvSchema`
 // and turned into the one `ChooseTierOptions` both apps decide with by `tieringOptions`.
@@ -301,4 +301,43 @@ export function tieringOptions(env: TieringEnv): ChooseTierOptions {
     flapBudget: env.TIERING_FLAP_BUDGET,
     viewRate: viewRatePolicy(env),
   });
+}
+
+/**
+ * The placement policy `options` (as {@link tieringOptions} builds it) in the words of its
+ * settings, for the CLIs that print what they decided with (`npm run plan`, `npm run replay`):
+ * `count policy, hysteresis 2%, residence off, flap budget 4/1h` or
+ * `rate policy (half-life 6h, silver=20/10,gold=100/50 views/h), residence 1h (gold 2h), flap
+ * budget off`. `sweepEveryMs` adds the rate sweep's period to a rate policy (`null`: no sweep).
+ */
+export function policyText(options: ChooseTierOptions, sweepEveryMs?: number | null): string {
+  const residenceMs = options.minResidenceMs ?? 0;
+  const byLevel = Object.entries(options.minResidenceByLevel ?? {})
+    .map(([level, ms]) => `${level} ${durationOrOff(ms)}`)
+    .join(', ');
+  const residence = `residence ${durationOrOff(residenceMs)}${byLevel ? ` (${byLevel})` : ''}`;
+  const budget = options.flapBudget
+    ? `flap budget ${options.flapBudget.moves}/${durationText(options.flapBudget.windowMs)}`
+    : 'flap budget off';
+  if (options.viewRate) {
+    const thresholds = Object.entries(options.viewRate.thresholds)
+      .map(([level, t]) => `${level}=${t.promote}/${t.demote}`)
+      .join(',');
+    const sweep =
+      sweepEveryMs === undefined
+        ? ''
+        : sweepEveryMs === null
+          ? ', no sweep'
+          : `, sweep every ${durationText(sweepEveryMs)}`;
+    return `rate policy (half-life ${durationText(options.viewRate.halfLifeMs)}, ${thresholds} views/h${sweep}), ${residence}, ${budget}`;
+  }
+  const hysteresis =
+    (options.hysteresisPercent ?? 0) > 0
+      ? `${options.hysteresisPercent}%`
+      : `${options.hysteresis ?? 0} views`;
+  return `count policy, hysteresis ${hysteresis}, ${residence}, ${budget}`;
+}
+
+function durationOrOff(ms: number): string {
+  return ms > 0 ? durationText(ms) : 'off';
 }
