@@ -155,6 +155,24 @@ describe('the dry-run plan (GET / POST /v1/plan, npm run plan)', () => {
     if (root) await rm(root, { recursive: true, force: true });
   });
 
+  /** `npm run plan` on the file's database and prefix, with `env` added. */
+  function planCli(env: Record<string, string>, ...args: string[]) {
+    return promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'apps/relocator/src/plan.main.ts', ...args],
+      {
+        cwd: REPO_ROOT,
+        env: {
+          ...process.env,
+          DATABASE_URL: services.database.url,
+          REDIS_URL: redisUrl(),
+          QUEUE_PREFIX: services.prefix,
+          ...env,
+        },
+      },
+    );
+  }
+
   it('lists exactly the cached contents whose latest count calls for another tier, with from, to, boundary, bytes and queued', async () => {
     const plan = await get('/v1/plan');
     expect(plan).toMatchObject({
@@ -395,18 +413,7 @@ describe('the dry-run plan (GET / POST /v1/plan, npm run plan)', () => {
       // 10% of silver's minCount 1000 is a band of 100 views: 107 (999 on silver) stays.
       expect(plan.items.map((m) => m.cid)).toEqual([101, 103, 104, 109]);
 
-      const run = promisify(execFile);
-      const cli = (...args: string[]) =>
-        run(process.execPath, ['--import', 'tsx', 'apps/relocator/src/plan.main.ts', ...args], {
-          cwd: REPO_ROOT,
-          env: {
-            ...process.env,
-            DATABASE_URL: services.database.url,
-            REDIS_URL: redisUrl(),
-            QUEUE_PREFIX: services.prefix,
-            ...env,
-          },
-        });
+      const cli = (...args: string[]) => planCli(env, ...args);
       const fromCli = JSON.parse((await cli('--json')).stdout) as Plan;
       expect(fromCli.items).toEqual(plan.items);
       expect(fromCli.tiering).toEqual(plan.tiering);
@@ -451,18 +458,7 @@ describe('the dry-run plan (GET / POST /v1/plan, npm run plan)', () => {
       expect(rate).toBeGreaterThan(37.4);
       expect(rate).toBeLessThanOrEqual(37.5);
 
-      const run = promisify(execFile);
-      const cli = (...args: string[]) =>
-        run(process.execPath, ['--import', 'tsx', 'apps/relocator/src/plan.main.ts', ...args], {
-          cwd: REPO_ROOT,
-          env: {
-            ...process.env,
-            DATABASE_URL: services.database.url,
-            REDIS_URL: redisUrl(),
-            QUEUE_PREFIX: services.prefix,
-            ...env,
-          },
-        });
+      const cli = (...args: string[]) => planCli(env, ...args);
       const fromCli = JSON.parse((await cli('--json')).stdout) as Plan;
       expect(fromCli.items.map((m) => [m.cid, m.to])).toEqual([
         [109, 'gold'],
@@ -481,17 +477,7 @@ describe('the dry-run plan (GET / POST /v1/plan, npm run plan)', () => {
   });
 
   it('prints the same plan from npm run plan, as a table and as JSON, and with --levels', async () => {
-    const run = promisify(execFile);
-    const cli = (...args: string[]) =>
-      run(process.execPath, ['--import', 'tsx', 'apps/relocator/src/plan.main.ts', ...args], {
-        cwd: REPO_ROOT,
-        env: {
-          ...process.env,
-          DATABASE_URL: services.database.url,
-          REDIS_URL: redisUrl(),
-          QUEUE_PREFIX: services.prefix,
-        },
-      });
+    const cli = (...args: string[]) => planCli({}, ...args);
     const fromHttp = await get('/v1/plan');
     const fromCli = JSON.parse((await cli('--json')).stdout) as Plan;
     expect(fromCli.items).toEqual(fromHttp.items);
