@@ -133,6 +133,7 @@ console.log(
     '',
     'Content relocation service is running.',
     `  gateway      ${base}`,
+    `  overview     ${base}/admin`,
     `  Bull Board   ${base}/admin/queues`,
     `               user "${admin?.user ?? ''}", password "${admin?.password ?? ''}"${generatedPassword ? ' (generated for this run; set ADMIN_USER and ADMIN_PASSWORD to choose your own)' : ''}`,
     `  access       ${access}`,

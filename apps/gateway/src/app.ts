@@ -22,6 +22,7 @@ import { metricsPlugin } from './plugins/metrics.ts';
 import { rateLimitsPlugin } from './plugins/rate-limits.ts';
 import { securityHeadersPlugin } from './plugins/security-headers.ts';
 import { viewReportsPlugin } from './plugins/view-reports.ts';
+import { adminPageRoutes } from './routes/admin-page.routes.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
 import { contentAdminRoutes } from './routes/content-admin.routes.ts';
 import { contentsRoutes } from './routes/contents.routes.ts';
@@ -140,5 +141,6 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
   await routes.register(planRoutes);
   await routes.register(statsRoutes);
   await app.register(bullBoardPlugin);
+  await app.register(adminPageRoutes, { docsPath: DOCS_PATH });
   return app;
 }

@@ -730,12 +730,10 @@ export const placementPolicySchema = z
     description: 'The placement policy in force (the TIERING_* settings every part decides with)',
   });
 
-const contentLink = z
-  .string()
-  .meta({
-    description: 'Where its status is read: `/v1/contents/<cid>`',
-    example: '/v1/contents/7',
-  });
+const contentLink = z.string().meta({
+  description: 'Where its status is read: `/v1/contents/<cid>`',
+  example: '/v1/contents/7',
+});
 
 const movesByDirection = {
   promote: z.int().meta({ description: 'Moves to a level of higher minCount' }),

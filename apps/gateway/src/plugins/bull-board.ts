@@ -7,6 +7,19 @@ import { adminAuthPlugin } from './admin-auth.ts';
 import { securityHeadersPlugin } from './security-headers.ts';
 import { sendError } from './error-handler.ts';
 
+/**
+ * The Google Fonts style sheet Bull Board's page template links (`@bull-board/ui`'s
+ * `dist/index.ejs`, with no option to leave it out): removed from the page, so the page asks no
+ * other origin for anything and works the same offline (the board's CSS falls back to the
+ * browser's sans-serif and monospace fonts).
+ */
+const GOOGLE_FONTS_LINK = /<link\b[^>]*\bhref="https:\/\/fonts\.googleapis\.com\/[^"]*"[^>]*>\s*/gi;
+
+/** Bull Board's page without the {@link GOOGLE_FONTS_LINK}; anything else is left as it is. */
+export function withoutExternalFonts(html: string): string {
+  return html.replace(GOOGLE_FONTS_LINK, '');
+}
+
 /** Where Bull Board is served; also its base path (they must be equal). */
 export const BULL_BOARD_PATH = '/admin/queues';
 
@@ -15,7 +28,8 @@ export const BULL_BOARD_PATH = '/admin/queues';
  * no access level, so the access plugin lets only an operator API key or the admin login (HTTP
  * basic) through to the page, its static assets and its API (503 `ADMIN_DISABLED` when neither
  * is configured).
- * The board's page, assets and API carry the pages' security headers and content security policy.
+ * The board's page, assets and API carry the pages' security headers and content security policy;
+ * the page loads nothing from another origin (its Google Fonts link is removed).
  */
 export async function bullBoardPlugin(app: FastifyInstance): Promise<void> {
   const { config, queue, redis } = app.gateway;
@@ -33,6 +47,16 @@ export async function bullBoardPlugin(app: FastifyInstance): Promise<void> {
       );
     }
     return undefined;
+  });
+
+  // The board's page (rendered by @fastify/view, so a string here): no Google Fonts.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    const type = reply.getHeader('content-type');
+    if (typeof payload === 'string' && typeof type === 'string' && type.startsWith('text/html')) {
+      done(null, withoutExternalFonts(payload));
+    } else {
+      done(null, payload);
+    }
   });
 
   const serverAdapter = new FastifyAdapter();
