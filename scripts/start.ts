@@ -22,6 +22,7 @@ import {
   loadEnvFile,
   loadSetupSettings,
   loadTogether,
+  logTransportFor,
 } from '@relocation/runtime';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -89,7 +90,8 @@ try {
   );
 }
 
-const logger = pino({ level: gatewayConfig.logLevel });
+// Readable lines on a terminal, JSON lines when piped (`npm start | tee`, a supervisor).
+const logger = pino({ level: gatewayConfig.logLevel, transport: logTransportFor(process.stdout) });
 let gateway: GatewayHandle | undefined;
 let relocator: RelocatorHandle | undefined;
 let closing: Promise<void> | undefined;

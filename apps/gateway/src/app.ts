@@ -14,6 +14,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import { AccessLogController } from './plugins/access-logs.ts';
 import { SECURITY_SCHEMES, accessPlugin } from './plugins/access.ts';
 import { bullBoardPlugin } from './plugins/bull-board.ts';
 import { errorHandlerPlugin } from './plugins/error-handler.ts';
@@ -77,6 +78,8 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     return503OnClosing: true,
+    // View reports log their access lines at debug (two lines per report at info otherwise).
+    logController: new AccessLogController(),
     trustProxy: fastifyTrustProxy(config.trustProxy),
   };
   const app: FastifyInstance = isLoggerInstance(logger)

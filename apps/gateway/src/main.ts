@@ -1,4 +1,9 @@
-import { configOrExit, installCrashPolicy, loadEnvFile } from '@relocation/runtime';
+import {
+  configOrExit,
+  installCrashPolicy,
+  loadEnvFile,
+  logTransportFor,
+} from '@relocation/runtime';
 import { pino } from 'pino';
 import { loadConfig } from './config.ts';
 import { startGateway, type GatewayHandle } from './start.ts';
@@ -16,7 +21,8 @@ function fail(message: string): never {
 loadEnvFile();
 const config = configOrExit('gateway', () => loadConfig(process.env));
 
-const logger = pino({ level: config.logLevel });
+// JSON lines, or readable ones when stdout is a terminal (not under compose: no TTY there).
+const logger = pino({ level: config.logLevel, transport: logTransportFor(process.stdout) });
 let handle: GatewayHandle | undefined;
 let closing: Promise<void> | undefined;
 // Signals and the crash policy share one close: it stops accepting requests and drains.

@@ -21,6 +21,8 @@ export {
   wholeNumber,
 } from './env-fields.ts';
 export type { DurationOptions, WholeNumberOptions } from './env-fields.ts';
+export { logTransportFor } from './log-format.ts';
+export type { LogOutput, LogTransport } from './log-format.ts';
 export { loadEnv, readEnv } from './load-env.ts';
 export type { Env, LoadEnvOptions } from './load-env.ts';
 export {
