@@ -1,6 +1,7 @@
 import { tierFileSize } from '@relocation/contract';
 import {
   chooseTier,
+  moveDirection,
   rateOf,
   type ChooseTierOptions,
   type FlapBudget,
@@ -187,7 +188,7 @@ function replyValue<T>(reply: [Error | null, unknown] | undefined): T {
 /** Which way a move from `from` to `to` goes (by `minCount`, as `chooseTier` tells them apart). */
 function directionOf(from: Level | undefined, to: Level | undefined): PlanDirection {
   if (from === undefined) return 'unknown-current';
-  return (to?.minCount ?? 0) > from.minCount ? 'promote' : 'demote';
+  return to === undefined ? 'demote' : moveDirection(from, to);
 }
 
 /** Size of `filename` in `level`'s directory when it is a regular file there, else `null`. */

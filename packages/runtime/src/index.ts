@@ -10,6 +10,7 @@ export {
 export { DEFAULT_CRASH_DEADLINE_MS, EXIT_SOFTWARE, installCrashPolicy } from './crash-policy.ts';
 export type { CrashLogger, CrashPolicy, CrashPolicyOptions, FaultOrigin } from './crash-policy.ts';
 export { ENV_FILE, loadEnvFile } from './env-file.ts';
+export { bytesText } from './format.ts';
 export {
   HOUR_MS,
   duration,

@@ -3,6 +3,7 @@ export {
   DEFAULT_HIGH_WATERMARK,
   DEFAULT_LOW_WATERMARK,
   defaultLowWatermark,
+  moveDirection,
   tierCapacity,
 } from './level.ts';
 export { LEVEL_RULES } from './level-rule.ts';

@@ -73,3 +73,11 @@ export function tierCapacity(level: Level): TierCapacity | null {
 export function defaultLowWatermark(high: number): number {
   return Math.max(0, Math.min(DEFAULT_LOW_WATERMARK, high - 10));
 }
+
+/**
+ * Which way a move from `from` to `to` goes: `promote` to a level with a higher `minCount`, else
+ * `demote` (the rule `chooseTier`, the plan and the overview all tell moves apart by).
+ */
+export function moveDirection(from: Level, to: Level): 'promote' | 'demote' {
+  return to.minCount > from.minCount ? 'promote' : 'demote';
+}

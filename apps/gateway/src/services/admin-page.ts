@@ -1,4 +1,4 @@
-import { durationText } from '@relocation/runtime';
+import { bytesText, durationText } from '@relocation/runtime';
 import type { MinuteStats, MoveDirection, OverviewStats, TierStats } from './stats.ts';
 
 /** HTML that is already safe: markup this module built, with every value in it escaped. */
@@ -53,19 +53,6 @@ export interface AdminPageLinks {
 
 /** Seconds between the page's reloads (`<meta http-equiv="refresh">`). */
 export const ADMIN_PAGE_REFRESH_SECONDS = 30;
-
-/** Bytes for a person: `B` below 1 KiB, else KiB … TiB with one decimal. */
-export function bytesText(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit] ?? 'TiB'}`;
-}
 
 /** `HH:MM` of an epoch-ms time, UTC. */
 function clock(ms: number): string {

@@ -166,3 +166,31 @@ export async function readContentState(
     }
   }
 }
+
+/** A content of the published stuck list that is still stuck, with its state now. */
+export interface StillStuck {
+  cid: number;
+  /** Epoch ms since which the sweeps have found it stuck. */
+  since: number;
+  state: ContentState;
+}
+
+/**
+ * A page of the stuck list the relocators' cache sweep published (`offset`, `limit`), each
+ * content read again: one settled, queued or gone since the sweep is left out. `total` is the
+ * published list's length. Shared by `GET /v1/contents?state=stuck` and the overview.
+ */
+export async function readStillStuck(
+  deps: Omit<PostViewsDeps, 'now'>,
+  offset: number,
+  limit: number,
+): Promise<{ total: number; items: StillStuck[] }> {
+  const page = await fromRedis(() => deps.cache.listStuck(offset, limit));
+  const items: StillStuck[] = [];
+  for (const { cid, since } of page.items) {
+    const state = await readContentState(deps, cid).catch(() => null);
+    if (!state || state.settled || state.relocation.state !== 'idle') continue;
+    items.push({ cid, since, state });
+  }
+  return { total: page.total, items };
+}

@@ -5,11 +5,11 @@ import {
   type PlanPolicy,
   type RelocationJobData,
 } from '@relocation/queue';
-import type { Level } from '@relocation/tiering';
-import { fromDatabase, fromRedis } from '../errors.ts';
+import { moveDirection as levelMoveDirection, type Level } from '@relocation/tiering';
+import { fromDatabase } from '../errors.ts';
 import type { GatewayContext } from '../plugins/infrastructure.ts';
 import { fromQueue } from './backends.ts';
-import { readContentState } from './content-state.ts';
+import { readStillStuck } from './content-state.ts';
 
 /** Minutes of moves the overview counts (the last hour, the current minute included). */
 export const MOVES_WINDOW_MINUTES = 60;
@@ -101,7 +101,7 @@ export function moveDirection(levels: readonly Level[], from: string, to: string
   const a = levels.find((l) => l.name === from);
   const b = levels.find((l) => l.name === to);
   if (a === undefined || b === undefined) return 'other';
-  return b.minCount > a.minCount ? 'promote' : 'demote';
+  return levelMoveDirection(a, b);
 }
 
 /**
@@ -179,19 +179,14 @@ async function readFailed(deps: StatsDeps, total: number): Promise<OverviewStats
  * `GET /v1/contents?state=stuck` does: one settled or queued since the sweep is left out.
  */
 async function readStuck(deps: StatsDeps): Promise<OverviewStats['stuck']> {
-  const page = await fromRedis(() => deps.cache.listStuck(0, OVERVIEW_LIST_LIMIT));
-  const items: StuckContent[] = [];
-  for (const { cid, since } of page.items) {
-    const state = await readContentState(deps, cid).catch(() => null);
-    if (!state || state.settled || state.relocation.state !== 'idle') continue;
-    items.push({
-      cid,
-      level: state.content.content_level,
-      target: state.target,
-      viewCount: state.viewCount,
-      since,
-    });
-  }
+  const page = await readStillStuck(deps, 0, OVERVIEW_LIST_LIMIT);
+  const items: StuckContent[] = page.items.map(({ cid, since, state }) => ({
+    cid,
+    level: state.content.content_level,
+    target: state.target,
+    viewCount: state.viewCount,
+    since,
+  }));
   return { total: page.total, items };
 }
 
