@@ -17,6 +17,7 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toEqual({
       port: 3000,
       host: '0.0.0.0',
+      publicUrl: 'http://localhost:3000',
       redisUrl: 'redis://127.0.0.1:6379',
       databaseUrl: 'mysql://root@127.0.0.1:3306/relocation',
       queuePrefix: 'bull',
@@ -42,6 +43,7 @@ describe('loadConfig', () => {
     const config = loadConfig({
       PORT: '8080',
       HOST: '127.0.0.1',
+      PUBLIC_URL: 'https://relocation.example.com/api/',
       REDIS_URL: 'rediss://cache.internal:6380/2',
       DATABASE_URL: 'mysql://app:s3cret@db.internal:3307/reloc',
       QUEUE_PREFIX: '{relocation}',
@@ -65,6 +67,7 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       port: 8080,
       host: '127.0.0.1',
+      publicUrl: 'https://relocation.example.com/api',
       redisUrl: 'rediss://cache.internal:6380/2',
       databaseUrl: 'mysql://app:s3cret@db.internal:3307/reloc',
       queuePrefix: '{relocation}',
@@ -88,6 +91,17 @@ describe('loadConfig', () => {
       trustProxy: 1,
       viewLogFile: '/var/log/relocation/views.ndjson',
     });
+  });
+
+  it.each([
+    [{ HOST: '0.0.0.0', PORT: '3000' }, 'http://localhost:3000'],
+    [{ HOST: '::', PORT: '8080' }, 'http://localhost:8080'],
+    [{ HOST: '127.0.0.1', PORT: '80' }, 'http://127.0.0.1:80'],
+    [{ HOST: '::1', PORT: '3000' }, 'http://[::1]:3000'],
+    [{ HOST: 'gateway.internal' }, 'http://gateway.internal:3000'],
+    [{ PUBLIC_URL: 'http://localhost:3000' }, 'http://localhost:3000'],
+  ])('derives the public URL from HOST and PORT unless PUBLIC_URL is set (%j)', (env, url) => {
+    expect(loadConfig(env).publicUrl).toBe(url);
   });
 
   it('returns a frozen object', () => {
@@ -157,6 +171,14 @@ describe('loadConfig', () => {
       'RATE_LIMIT_POSTS_PER_MINUTE',
       '-1',
       /^RATE_LIMIT_POSTS_PER_MINUTE: must be a whole number from 0 to 10000000/,
+    ],
+    ['PUBLIC_URL', 'relocation.example.com', /^PUBLIC_URL: must be an absolute http\(s\) URL/],
+    ['PUBLIC_URL', 'ftp://example.com', /^PUBLIC_URL: must start with http:\/\/ or https:\/\//],
+    ['PUBLIC_URL', 'https://example.com/?a=1', /^PUBLIC_URL: must not have a query or a fragment/],
+    [
+      'PUBLIC_URL',
+      'https://ops:hunter2@example.com',
+      /^PUBLIC_URL: must not carry credentials \(got "https:\/\/ops:\*\*\*@example.com"\)$/,
     ],
     [
       'RATE_LIMIT_WRITES_PER_MINUTE',

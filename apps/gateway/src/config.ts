@@ -28,6 +28,12 @@ export interface GatewayConfig extends SharedSettings {
   /** TCP port to listen on (0 picks a free one). */
   readonly port: number;
   readonly host: string;
+  /**
+   * PUBLIC_URL: where clients reach this gateway (`http://host:port`, or a proxy's URL, with a
+   * path prefix but no trailing `/`), the OpenAPI document's `servers` entry. Unset: derived from
+   * HOST and PORT by {@link localUrl}.
+   */
+  readonly publicUrl: string;
   /** `null` when ADMIN_USER / ADMIN_PASSWORD are unset: admin routes then answer 503. */
   readonly admin: AdminCredentials | null;
   /** Largest request body accepted, in bytes. */
@@ -87,9 +93,40 @@ export const DEFAULT_RATE_LIMIT_POSTS_PER_MINUTE = 6000;
  */
 export const DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE = 600;
 
+/** A PUBLIC_URL's problem, or `null` when it is an http(s) URL without credentials, query or fragment. */
+function publicUrlProblem(raw: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'must be an absolute http(s) URL such as https://relocation.example.com';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return 'must start with http:// or https://';
+  if (url.username !== '' || url.password !== '') return 'must not carry credentials';
+  if (url.search !== '' || url.hash !== '') return 'must not have a query or a fragment';
+  return null;
+}
+
+/**
+ * The URL a client on this machine reaches the gateway at: `http://localhost:<port>` when it
+ * listens on every address (`0.0.0.0`, `::`), else `http://<host>:<port>` (IPv6 in brackets).
+ */
+function localUrl(host: string, port: number): string {
+  const name = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  return `http://${name.includes(':') ? `[${name}]` : name}:${port}`;
+}
+
 const envSchema = baseEnvSchema.extend({
   PORT: wholeNumber({ min: 0, max: 65535, fallback: 3000 }),
   HOST: text('0.0.0.0'),
+  PUBLIC_URL: z
+    .string()
+    .optional()
+    .superRefine((raw, ctx) => {
+      const problem = raw === undefined ? null : publicUrlProblem(raw);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   // Basic auth sends `user:password`, so a `:` in the user name could never match.
   ADMIN_USER: z
     .string()
@@ -135,6 +172,7 @@ function adminProblems({
  *
  * Variables: the shared ones (REDIS_URL, DATABASE_URL, QUEUE_PREFIX, LOG_LEVEL and the
  * placement policy's TIERING_*; see `baseEnvSchema` of `@relocation/runtime`), PORT (3000), HOST (0.0.0.0),
+ * PUBLIC_URL (an http(s) URL; unset: {@link localUrl} of HOST and PORT),
  * ADMIN_USER and ADMIN_PASSWORD (both or neither; no default), BODY_LIMIT (1048576 bytes),
  * VIEWS_BATCH_MAX (1000), RATE_LIMIT_POSTS_PER_MINUTE (6000) and RATE_LIMIT_WRITES_PER_MINUTE
  * (600; both `0` = off), API_KEYS and API_KEYS_FILE (`name:role:sha256hex` entries; none = the
@@ -160,6 +198,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
+    // The URL as written, less a trailing `/` (paths are appended to it).
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, '') ?? localUrl(e.HOST, e.PORT),
     ...sharedSettings(e),
     admin:
       e.ADMIN_USER !== undefined && e.ADMIN_PASSWORD !== undefined
