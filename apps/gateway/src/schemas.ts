@@ -68,7 +68,20 @@ export const countField = wholeNumber(
 );
 
 /** `POST /post_sentence` body. */
-export const legacyPostBody = bodyObject({ cid: cidField, count: countField }, 'cid and count');
+export const legacyPostBody = bodyObject(
+  { cid: cidField, count: countField },
+  'cid and count',
+).meta({
+  // Named (`x-examples`, the request's OpenAPI `examples`): zod leaves `examples` out of the
+  // input schema of a transforming schema.
+  'x-examples': {
+    walkThrough: {
+      summary:
+        'The README\'s walk-through: curl localhost:3000/post_sentence -d "cid=7&count=1964"',
+      value: { cid: 7, count: 1964 },
+    },
+  },
+});
 
 /** `POST /update_sentence` body. */
 export const legacyStatusBody = bodyObject({ cid: cidField }, 'cid');
@@ -86,7 +99,21 @@ export const legacyPostResponse = z
       description: '`update`: a relocation is queued; `done`: the content is on its target',
     }),
   })
-  .meta({ id: 'LegacyPostResult' });
+  .meta({
+    id: 'LegacyPostResult',
+    // The seed's answer to `cid=7&count=1964` (the README's walk-through).
+    examples: [
+      {
+        cid: '7',
+        count: '1964',
+        target: 'silver',
+        db_level: 'bronze',
+        filename: 'g.mp4',
+        worker_id: null,
+        status: 'update',
+      },
+    ],
+  });
 
 /** Every error response. */
 export const errorResponse = z
@@ -96,7 +123,17 @@ export const errorResponse = z
     error: z.string().meta({ description: 'HTTP reason phrase' }),
     message: z.string().meta({ description: 'What went wrong, naming the field' }),
   })
-  .meta({ id: 'Error' });
+  .meta({
+    id: 'Error',
+    examples: [
+      {
+        statusCode: 404,
+        code: 'CONTENT_NOT_FOUND',
+        error: 'Not Found',
+        message: 'no content has cid 99',
+      },
+    ],
+  });
 
 /** One `{cid, count}` view report. */
 export const viewItem = z.object({ cid: cidField, count: countField });
@@ -126,11 +163,23 @@ export const viewItemError = z
   })
   .meta({ id: 'ViewItemError' });
 
+/** Named examples of `POST /v1/views` bodies (OpenAPI `examples` of the request). */
+const VIEWS_EXAMPLES = {
+  one: { summary: 'One report', value: { cid: 7, count: 1964 } },
+  batch: {
+    summary: 'A batch (cid 99 does not exist)',
+    value: [
+      { cid: 7, count: 1964 },
+      { cid: 99, count: 5 },
+    ],
+  },
+};
+
 /**
  * `POST /v1/views` body: one `{cid, count}` object, or an array of 1 to `max` of them (a batch).
  */
 export function viewsBody(max: number) {
-  return z.union(
+  const body = z.union(
     [
       z
         .array(viewItem)
@@ -148,6 +197,7 @@ export function viewsBody(max: number) {
           : 'must be an object {"cid", "count"} or an array of such objects',
     },
   );
+  return body.meta({ 'x-examples': VIEWS_EXAMPLES });
 }
 
 /** `POST /v1/views` answer for a batch, one entry per item in order. */

@@ -65,7 +65,13 @@ export const legacyRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
         consumes: ['application/x-www-form-urlencoded', 'application/json'],
         body: legacyStatusBody,
         response: {
-          200: z.string().meta({ description: `The cid, or "${CHECK_AGAIN}" (text/plain)` }),
+          200: z.string().meta({
+            description: `The cid, or "${CHECK_AGAIN}" (text/plain)`,
+            'x-examples': {
+              settled: { summary: 'Settled: MySQL holds its level', value: '7' },
+              pending: { summary: 'A relocation is pending', value: CHECK_AGAIN },
+            },
+          }),
           ...errors,
         },
       },

@@ -10,6 +10,49 @@ function outcomeOf(entry: BatchEntry): PostOutcome {
   return entry.error.code === 'CONTENT_NOT_FOUND' ? 'not_found' : 'invalid';
 }
 
+/** What the examples of the request body (`viewsBody`) are answered, after the walk-through's post. */
+const ANSWER_EXAMPLES = {
+  one: {
+    summary: 'One report',
+    value: {
+      cid: 7,
+      count: 1964,
+      status: 'update',
+      level: 'bronze',
+      target: 'silver',
+      filename: 'g.mp4',
+      jobId: '1',
+    },
+  },
+  batch: {
+    summary: 'A batch (cid 99 does not exist)',
+    value: {
+      items: [
+        {
+          cid: 7,
+          count: 1964,
+          status: 'update',
+          level: 'bronze',
+          target: 'silver',
+          filename: 'g.mp4',
+          jobId: '1',
+        },
+        {
+          cid: 99,
+          count: 5,
+          status: 'error',
+          error: {
+            statusCode: 404,
+            code: 'CONTENT_NOT_FOUND',
+            error: 'Not Found',
+            message: 'no content has cid 99',
+          },
+        },
+      ],
+    },
+  },
+};
+
 /**
  * `POST /v1/views`: one `{cid, count}` answered like the legacy call (404 for an unknown cid), or
  * an array `[{cid, count}, …]` (at most VIEWS_BATCH_MAX items) answered with `{items: [...]}`,
@@ -28,7 +71,7 @@ export const viewsRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
         tags: ['views'],
         body: viewsBody(max),
         response: {
-          200: z.union([viewResult, viewsBatchResponse]),
+          200: z.union([viewResult, viewsBatchResponse]).meta({ 'x-examples': ANSWER_EXAMPLES }),
           400: errorResponse,
           404: errorResponse,
           413: errorResponse,
