@@ -211,6 +211,14 @@ const ROUTES: readonly Route[] = [
     request: () => json('/v1/plan', { levels: [] }),
     ok: [400],
   },
+  { route: 'GET /v1/stats', access: 'viewer', request: () => get('/v1/stats'), ok: [200] },
+  {
+    route: 'GET /admin',
+    access: 'operator',
+    request: () => get('/admin'),
+    ok: [200],
+    undocumented: true,
+  },
   {
     route: 'GET /admin/queues',
     access: 'operator',
