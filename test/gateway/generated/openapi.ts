@@ -972,41 +972,6 @@ export interface components {
       queued: boolean;
       jobId: string | null;
     };
-    /** @description The placement policy in force (the TIERING_* settings every part decides with). The plan applies the hysteresis and pins; the minimum residence and the flap budget may still hold a planned move when the relocator runs it */
-    PlanPolicy: {
-      /** @description The band in views (TIERING_HYSTERESIS=50); 0 otherwise */
-      hysteresis: number;
-      /** @description The band as a percent of the boundary crossed (TIERING_HYSTERESIS=2.5%); else null */
-      hysteresisPercent: number | null;
-      /** @description TIERING_MIN_RESIDENCE_MS */
-      minResidenceMs: number;
-      /** @description TIERING_MIN_RESIDENCE_BY_LEVEL: milliseconds per level name */
-      minResidenceByLevel: {
-        [key: string]: number;
-      };
-      /** @description TIERING_FLAP_BUDGET; null when off */
-      flapBudget: {
-        moves: number;
-        windowMs: number;
-      } | null;
-      /**
-       * @description TIERING_POLICY: contents are placed by their total count or their view rate
-       * @enum {string}
-       */
-      policy: 'count' | 'rate';
-      /** @description With TIERING_POLICY=rate: its settings; else null */
-      viewRate: {
-        /** @description TIERING_RATE_HALF_LIFE */
-        halfLifeMs: number;
-        /** @description TIERING_RATE_THRESHOLDS: views per hour per level name */
-        thresholds: {
-          [key: string]: {
-            promote: number;
-            demote: number;
-          };
-        };
-      } | null;
-    };
     RelocationPlan: {
       /** @description Decided with a candidate table (POST), not the table in force (GET) */
       candidate: boolean;
@@ -1014,7 +979,7 @@ export interface components {
       version: number | null;
       /** @description TIERING_HYSTERESIS the plan decided with, in views; 0 when none or given as a percent (see `tiering`) */
       hysteresis: number;
-      tiering: components['schemas']['PlanPolicy'];
+      tiering: components['schemas']['PlacementPolicy'];
       /** @description Cache entries read (contents posted to) */
       scanned: number;
       /** @description Cache entries with no posted count (not planned) */

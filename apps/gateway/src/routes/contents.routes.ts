@@ -12,7 +12,7 @@ import {
   historyResponse,
   newContentBody,
 } from '../schemas.ts';
-import { readContentState } from '../services/content-state.ts';
+import { readContentState, readStillStuck } from '../services/content-state.ts';
 import { registeredFileSize } from '../services/file-size.ts';
 import { pinBodyOf } from '../services/pin-body.ts';
 
@@ -159,22 +159,18 @@ export const contentsRoutes: FastifyPluginCallbackZod = (app, _options, done) =>
     },
     async (request) => {
       const { limit = 100, offset = 0 } = request.query;
-      const page = await fromRedis(() => app.gateway.cache.listStuck(offset, limit));
-      const items = [];
-      for (const { cid, since } of page.items) {
-        const state = await readContentState(app.gateway, cid).catch(() => null);
-        // Settled since the sweep (or gone): no longer stuck.
-        if (!state || state.settled || state.relocation.state !== 'idle') continue;
-        items.push({
+      const page = await readStillStuck(app.gateway, offset, limit);
+      return {
+        total: page.total,
+        items: page.items.map(({ cid, since, state }) => ({
           cid,
           filename: state.content.filename,
           level: state.content.content_level,
           target: state.target,
           viewCount: state.viewCount,
           stuckSince: toIso(new Date(since)),
-        });
-      }
-      return { total: page.total, items };
+        })),
+      };
     },
   );
 

@@ -8,7 +8,7 @@ import { assertValidLevels, type Level } from '@relocation/tiering';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { fromRedis } from '../errors.ts';
-import { errorResponse, levelsBody } from '../schemas.ts';
+import { errorResponse, levelsBody, placementPolicySchema } from '../schemas.ts';
 
 /** Page size of a plan when the query names none. */
 export const DEFAULT_PLAN_LIMIT = 100;
@@ -87,42 +87,6 @@ const plannedMove = z
   })
   .meta({ id: 'PlannedMove' });
 
-const planTiering = z
-  .object({
-    hysteresis: z
-      .int()
-      .meta({ description: 'The band in views (TIERING_HYSTERESIS=50); 0 otherwise' }),
-    hysteresisPercent: z.number().nullable().meta({
-      description:
-        'The band as a percent of the boundary crossed (TIERING_HYSTERESIS=2.5%); else null',
-    }),
-    minResidenceMs: z.int().meta({ description: 'TIERING_MIN_RESIDENCE_MS' }),
-    minResidenceByLevel: z.record(z.string(), z.int()).meta({
-      description: 'TIERING_MIN_RESIDENCE_BY_LEVEL: milliseconds per level name',
-    }),
-    flapBudget: z
-      .object({ moves: z.int(), windowMs: z.int() })
-      .nullable()
-      .meta({ description: 'TIERING_FLAP_BUDGET; null when off' }),
-    policy: z.enum(['count', 'rate']).meta({
-      description: 'TIERING_POLICY: contents are placed by their total count or their view rate',
-    }),
-    viewRate: z
-      .object({
-        halfLifeMs: z.int().meta({ description: 'TIERING_RATE_HALF_LIFE' }),
-        thresholds: z
-          .record(z.string(), z.object({ promote: z.number(), demote: z.number() }))
-          .meta({ description: 'TIERING_RATE_THRESHOLDS: views per hour per level name' }),
-      })
-      .nullable()
-      .meta({ description: 'With TIERING_POLICY=rate: its settings; else null' }),
-  })
-  .meta({
-    id: 'PlanPolicy',
-    description:
-      'The placement policy in force (the TIERING_* settings every part decides with). The plan applies the hysteresis and pins; the minimum residence and the flap budget may still hold a planned move when the relocator runs it',
-  });
-
 const planResponse = z
   .object({
     candidate: z.boolean().meta({
@@ -135,7 +99,7 @@ const planResponse = z
       description:
         'TIERING_HYSTERESIS the plan decided with, in views; 0 when none or given as a percent (see `tiering`)',
     }),
-    tiering: planTiering,
+    tiering: placementPolicySchema,
     scanned: z.int().meta({ description: 'Cache entries read (contents posted to)' }),
     withoutCount: z.int().meta({ description: 'Cache entries with no posted count (not planned)' }),
     moves: z.int().meta({ description: 'Planned contents, every page' }),
