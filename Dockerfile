@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # One image for every service: the gateway, the relocator and the one-shot setup step differ
-# only by their command, which is the same npm script the tests exercise.
-# Node 24 LTS (CI tests 20 and 24). The apps run from their TypeScript sources through tsx:
-# Node 24's own type stripping cannot load them yet (parameter properties in a few classes).
+# only by their command, which is the npm script the tests exercise run by Node 24 LTS itself:
+# its type stripping loads the TypeScript sources (erasableSyntaxOnly keeps them strippable), so
+# the services need no loader. tsx stays installed for the npm scripts (the operator CLIs), which
+# also serve Node 20 (no type stripping) on developer machines; CI tests on 20 and 24.
 
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
@@ -41,5 +42,5 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 ENV DATA_DIR=/data
 EXPOSE 3000 9464
-# The same command line as `npm run start:gateway`, without npm in between (signals).
-CMD ["node", "--import", "tsx", "apps/gateway/src/main.ts"]
+# `npm run start:gateway` without npm in between (signals) and without tsx (Node 24 strips types).
+CMD ["node", "apps/gateway/src/main.ts"]

@@ -177,13 +177,25 @@ export async function sweepCapacity(deps: CapacitySweepDeps): Promise<CapacitySw
 
 /** Queues the capacity demotions of one tier and keeps its report's figures. */
 class Demotion {
+  private readonly deps: CapacitySweepDeps;
+  private readonly level: Level;
+  private readonly below: Level;
+  private readonly deployment: string;
+  private readonly entry: CapacitySweepLevel;
+
   constructor(
-    private readonly deps: CapacitySweepDeps,
-    private readonly level: Level,
-    private readonly below: Level,
-    private readonly deployment: string,
-    private readonly entry: CapacitySweepLevel,
-  ) {}
+    deps: CapacitySweepDeps,
+    level: Level,
+    below: Level,
+    deployment: string,
+    entry: CapacitySweepLevel,
+  ) {
+    this.deps = deps;
+    this.level = level;
+    this.below = below;
+    this.deployment = deployment;
+    this.entry = entry;
+  }
 
   /**
    * Queues a `capacity` job for `content`, unless it already has a job: a demotion queued by an

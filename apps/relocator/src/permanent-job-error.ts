@@ -6,12 +6,11 @@ import type { RelocationErrorCode } from './relocation-error.ts';
  * {@link RelocationError} behind it; the job's `failedReason` is the operator-facing message.
  */
 export class PermanentJobError extends UnrecoverableError {
-  constructor(
-    readonly code: RelocationErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly code: RelocationErrorCode;
+
+  constructor(code: RelocationErrorCode, message: string, options?: { cause?: unknown }) {
     super(message);
+    this.code = code;
     if (options?.cause !== undefined) this.cause = options.cause;
   }
 }

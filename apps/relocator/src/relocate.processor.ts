@@ -152,12 +152,17 @@ interface MoveSummary {
  * next attempt completes (the temporary copy is removed, the source kept).
  */
 class StorageWait extends Error {
+  readonly level: Level | null;
+  readonly fault: Pick<StorageFault, 'message'> & { code: string };
+
   constructor(
-    readonly level: Level | null,
-    readonly fault: Pick<StorageFault, 'message'> & { code: string },
+    level: Level | null,
+    fault: Pick<StorageFault, 'message'> & { code: string },
     options?: { cause?: unknown },
   ) {
     super(fault.message, options);
+    this.level = level;
+    this.fault = fault;
     this.name = 'StorageWait';
   }
 }

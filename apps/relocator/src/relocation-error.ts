@@ -71,12 +71,11 @@ const PERMANENT: ReadonlySet<RelocationErrorCode> = new Set<RelocationErrorCode>
  * and names the paths involved (`FILE_COLLISION: /a/x.mp4 and /b/x.mp4 both exist and differ`).
  */
 export class RelocationError extends Error {
-  constructor(
-    readonly code: RelocationErrorCode,
-    detail: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly code: RelocationErrorCode;
+
+  constructor(code: RelocationErrorCode, detail: string, options?: { cause?: unknown }) {
     super(`${code}: ${detail}`, options);
+    this.code = code;
     this.name = 'RelocationError';
   }
 

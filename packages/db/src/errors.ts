@@ -4,12 +4,11 @@ export type DbErrorCode =
 
 /** A domain error from the db package: a stable `code` callers map to HTTP statuses. */
 export class DbError extends Error {
-  constructor(
-    readonly code: DbErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly code: DbErrorCode;
+
+  constructor(code: DbErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
+    this.code = code;
     this.name = 'DbError';
   }
 }

@@ -5,14 +5,14 @@ import { MIGRATIONS } from './migrations/index.ts';
 /** Thrown when a migration fails; `cause` is the database error. */
 export class MigrationError extends Error {
   readonly code = 'MIGRATION_FAILED';
-  constructor(
-    readonly migration: string | undefined,
-    options: { cause: unknown },
-  ) {
+  readonly migration: string | undefined;
+
+  constructor(migration: string | undefined, options: { cause: unknown }) {
     super(
       `migration ${migration ?? '(unknown)'} failed: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`,
       options,
     );
+    this.migration = migration;
     this.name = 'MigrationError';
   }
 }

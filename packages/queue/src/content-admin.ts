@@ -44,12 +44,11 @@ export type ContentAdminErrorCode =
 
 /** A refusal of an admin command: a stable `code` and a message for an operator. */
 export class ContentAdminError extends Error {
-  constructor(
-    readonly code: ContentAdminErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly code: ContentAdminErrorCode;
+
+  constructor(code: ContentAdminErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
+    this.code = code;
     this.name = 'ContentAdminError';
   }
 }

@@ -30,10 +30,14 @@ export const OWNER_RENEW_MS = 10_000;
 /** Another deployment is alive on the same prefix: the app must not use it. */
 export class PrefixInUseError extends Error {
   readonly code = 'PREFIX_IN_USE';
+  readonly prefix: string;
+  readonly other: { deployment: string; database: string; aliveUntil?: number };
+  readonly mine: { deployment: string; database: string };
+
   constructor(
-    readonly prefix: string,
-    readonly other: { deployment: string; database: string; aliveUntil?: number },
-    readonly mine: { deployment: string; database: string },
+    prefix: string,
+    other: { deployment: string; database: string; aliveUntil?: number },
+    mine: { deployment: string; database: string },
     now = Date.now(),
   ) {
     // A claim is also left behind by a deployment killed without a clean stop (or whose database
@@ -49,6 +53,9 @@ export class PrefixInUseError extends Error {
         `${mine.deployment}). Two deployments must not share a queue: give each its own ` +
         `QUEUE_PREFIX (or its own Redis)${lapse}`,
     );
+    this.prefix = prefix;
+    this.other = other;
+    this.mine = mine;
     this.name = 'PrefixInUseError';
   }
 }

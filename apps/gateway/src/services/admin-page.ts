@@ -3,7 +3,10 @@ import type { MinuteStats, MoveDirection, OverviewStats, TierStats } from './sta
 
 /** HTML that is already safe: markup this module built, with every value in it escaped. */
 export class SafeHtml {
-  constructor(readonly html: string) {}
+  readonly html: string;
+  constructor(html: string) {
+    this.html = html;
+  }
   toString(): string {
     return this.html;
   }
