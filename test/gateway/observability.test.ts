@@ -145,6 +145,7 @@ describe('metrics and OpenAPI', () => {
         'GET /v1/audit',
         'GET /v1/relocations',
         'GET /v1/plan',
+        'GET /v1/stats',
         'POST /v1/plan',
         'POST /v1/relocations/pause',
         'POST /v1/relocations/resume',
