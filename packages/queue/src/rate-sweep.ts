@@ -46,7 +46,7 @@ export interface RateSweepReport {
  * at a time (a range of the `content_level` index per page of `pageSize`), decides each one with
  * `chooseTier` by its cached rate state as of `now`, its pin and its last move, and queues a
  * `decay` job for each demotion with no job pending. A content whose last job failed is not
- * queued again (the failure stays visible, `GET /v1/contents/{cid}/state`, until an operator
+ * queued again (the failure stays visible, `GET /v1/contents/{cid}`, until an operator
  * requeues it); a content with no rate state (never posted under the rate policy), one held by
  * its minimum residence, and a pinned one stay. Only demotions are queued: a decayed rate never
  * calls for a promotion, and another move with nothing pending is the cache sweep's stuck list.
@@ -113,7 +113,7 @@ export async function sweepRates(
           report.skipped.pending++;
           continue;
         }
-        // The rule of `GET /v1/contents/{cid}/state`: the cid's pending job, else its last job if
+        // The rule of `GET /v1/contents/{cid}`: the cid's pending job, else its last job if
         // that failed. Read per demotion (a few round trips): they are few next to the contents.
         const status = await getRelocationStatus(deps.queue, deps.cache, demotion.cid);
         if (status.state === 'failed') {
