@@ -92,6 +92,18 @@ describe('access logs', () => {
       expect(linesOf(lines, res.headers['x-request-id'])).toEqual([]);
     }
 
+    // A refused view report (an unknown cid) is counted too, with no line at info.
+    const refused = await app.inject(json('/v1/views', { cid: 404_404, count: 1 }));
+    expect(refused.statusCode).toBe(404);
+    expect(linesOf(lines, refused.headers['x-request-id'])).toEqual([]);
+    // Other routes keep their 4xx line at info.
+    const missing = await app.inject({ method: 'GET', url: '/v1/contents/404404' });
+    expect(missing.statusCode).toBe(404);
+    expect(linesOf(lines, missing.headers['x-request-id'])).toContainEqual([
+      INFO,
+      'no content has cid 404404',
+    ]);
+
     const others = [
       await app.inject({ method: 'GET', url: '/healthz' }),
       await app.inject(form('/update_sentence', 'cid=7')),
@@ -110,7 +122,7 @@ describe('access logs', () => {
       .split('\n')
       .filter((line) => line.startsWith('gateway_posts_total{'))
       .reduce((sum, line) => sum + Number(line.split(' ')[1]), 0);
-    expect(posts).toBe(4);
+    expect(posts).toBe(5);
   });
 
   it("at debug, the view reports' access lines are logged at debug", async () => {

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, retryAfterSeconds, toAppError } from '../errors.ts';
 import type { PostOutcome } from './metrics.ts';
+import { isViewReport } from './access-logs.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -31,11 +32,12 @@ export function sendError(
 ): FastifyReply {
   const { metrics } = request.server;
   metrics.errors.inc({ code: error.code });
-  if (request.routeOptions.config.countsPosts === true) {
-    metrics.posts.inc({ outcome: postOutcome(error) });
-  }
+  if (isViewReport(request)) metrics.posts.inc({ outcome: postOutcome(error) });
   if (error.statusCode >= 500) {
     request.log.error({ err: error.cause ?? error, code: error.code }, error.message);
+  } else if (isViewReport(request)) {
+    // A flood of refused view reports (unknown cids, 429s) is counted, not one line each.
+    request.log.debug({ code: error.code, statusCode: error.statusCode }, error.message);
   } else {
     request.log.info({ code: error.code, statusCode: error.statusCode }, error.message);
   }
