@@ -75,6 +75,10 @@ export const batchedBench: Bench = {
         figure({
           name: `batched.v1-views.${size}`,
           value: median(counts.get(`gateway-${size}`) ?? []),
+          samples: {
+            value: counts.get(`gateway-${size}`) ?? [],
+            baseline: counts.get(`bare-pipeline-${size}`) ?? [],
+          },
           unit: 'counts/s',
           baseline: `bare route: one Redis pipeline of ${size} HSETs per request`,
           baselineValue: median(counts.get(`bare-pipeline-${size}`) ?? []),

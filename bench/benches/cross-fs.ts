@@ -161,13 +161,16 @@ export const crossFsBench: Bench = {
     }
     await rm(master, { force: true });
 
-    const mbps = (m: Method) => median((runs.get(m) ?? []).map((r) => r.mbps));
-    const rss = (m: Method) => median((runs.get(m) ?? []).map((r) => r.rssMiB ?? Number.NaN));
+    const mbpsRounds = (m: Method) => (runs.get(m) ?? []).map((r) => r.mbps);
+    const rssRounds = (m: Method) => (runs.get(m) ?? []).map((r) => r.rssMiB ?? Number.NaN);
+    const mbps = (m: Method) => median(mbpsRounds(m));
+    const rss = (m: Method) => median(rssRounds(m));
     const idleRss = median(idle);
     const results: BenchResult[] = [
       figure({
         name: 'cross-fs.move.size-verify',
         value: mbps('move-size'),
+        samples: { value: mbpsRounds('move-size'), baseline: mbpsRounds('cp-sync') },
         unit: 'MB/s',
         baseline: 'cp src dst && sync dst',
         baselineValue: mbps('cp-sync'),
@@ -178,6 +181,7 @@ export const crossFsBench: Bench = {
       figure({
         name: 'cross-fs.move.sha256-verify',
         value: mbps('move-sha256'),
+        samples: { value: mbpsRounds('move-sha256'), baseline: mbpsRounds('cp-sync') },
         unit: 'MB/s',
         baseline: 'cp src dst && sync dst',
         baselineValue: mbps('cp-sync'),
@@ -187,6 +191,7 @@ export const crossFsBench: Bench = {
       figure({
         name: 'cross-fs.rss.size-verify',
         value: rss('move-size'),
+        samples: { value: rssRounds('move-size'), baseline: idle },
         unit: 'MiB',
         baseline: 'peak RSS of the same child moving nothing',
         baselineValue: idleRss,
@@ -195,6 +200,7 @@ export const crossFsBench: Bench = {
       figure({
         name: 'cross-fs.rss.sha256-verify',
         value: rss('move-sha256'),
+        samples: { value: rssRounds('move-sha256'), baseline: idle },
         unit: 'MiB',
         baseline: 'peak RSS of the same child moving nothing',
         baselineValue: idleRss,

@@ -121,6 +121,11 @@ export const ingestBench: Bench = {
     await ctx.resetQueue();
 
     const s = (key: string): Summary => summarize(runs.get(key) ?? []);
+    /** The rounds of one figure of `key` against the same figure of `baseKey`. */
+    const samples = (key: string, baseKey: string, pick: (r: Run) => number) => ({
+      value: (runs.get(key) ?? []).map(pick),
+      baseline: (runs.get(baseKey) ?? []).map(pick),
+    });
     const client = `autocannon ${LOAD_SETTINGS.connections} connections, pipelining ${LOAD_SETTINGS.pipelining}, ${plan.ingestSec} s × ${plan.rounds}`;
     const results: BenchResult[] = [];
     for (const [name, gatewayKey, encoding] of [
@@ -135,6 +140,7 @@ export const ingestBench: Bench = {
         figure({
           name: `ingest.${name}.throughput`,
           value: g.reqPerSec,
+          samples: samples(gatewayKey, `bare-hset-${encoding}`, (r) => r.reqPerSec),
           unit: 'req/s',
           baseline: `bare Fastify route doing one HSET (${body})`,
           baselineValue: hset.reqPerSec,
@@ -145,6 +151,7 @@ export const ingestBench: Bench = {
         figure({
           name: `ingest.${name}.throughput-vs-200`,
           value: g.reqPerSec,
+          samples: samples(gatewayKey, `bare-200-${encoding}`, (r) => r.reqPerSec),
           unit: 'req/s',
           baseline: `bare Fastify route answering 200 (${body})`,
           baselineValue: ok.reqPerSec,
@@ -153,6 +160,7 @@ export const ingestBench: Bench = {
         figure({
           name: `ingest.${name}.p50`,
           value: g.p50,
+          samples: samples(gatewayKey, `bare-hset-${encoding}`, (r) => r.p50),
           unit: 'ms',
           baseline: `p50 of the bare HSET route (${body})`,
           baselineValue: hset.p50,
@@ -161,6 +169,7 @@ export const ingestBench: Bench = {
         figure({
           name: `ingest.${name}.p99`,
           value: g.p99,
+          samples: samples(gatewayKey, `bare-hset-${encoding}`, (r) => r.p99),
           unit: 'ms',
           baseline: `p99 of the bare HSET route (${body})`,
           baselineValue: hset.p99,
@@ -169,6 +178,7 @@ export const ingestBench: Bench = {
         figure({
           name: `ingest.${name}.server-cpu`,
           value: g.serverCpuUs,
+          samples: samples(gatewayKey, `bare-hset-${encoding}`, (r) => r.serverCpuUs),
           unit: 'µs/req',
           baseline: `CPU of the bare HSET server per request (${body})`,
           baselineValue: hset.serverCpuUs,
@@ -178,6 +188,7 @@ export const ingestBench: Bench = {
         figure({
           name: `ingest.${name}.redis-cpu`,
           value: g.redisCpuUs,
+          samples: samples(gatewayKey, `bare-hset-${encoding}`, (r) => r.redisCpuUs),
           unit: 'µs/req',
           baseline: `Redis CPU per request of the bare HSET route (${body})`,
           baselineValue: hset.redisCpuUs,
@@ -190,6 +201,7 @@ export const ingestBench: Bench = {
       figure({
         name: 'ingest.bare-hset.throughput',
         value: s('bare-hset-json').reqPerSec,
+        samples: samples('bare-hset-json', 'bare-200-json', (r) => r.reqPerSec),
         unit: 'req/s',
         baseline: 'bare Fastify route answering 200 (JSON)',
         baselineValue: s('bare-200-json').reqPerSec,

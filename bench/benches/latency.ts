@@ -167,11 +167,13 @@ export const latencyBench: Bench = {
         );
       }
       const m = (pick: (f: (typeof figures)[number]) => number) => median(figures.map(pick));
+      const rounds = (pick: (f: (typeof figures)[number]) => number) => figures.map(pick);
       const note = `${Math.round(m((f) => f.rate))} posts/s achieved (10 % cross a threshold), ${m((f) => f.n)} moves per round, relocator concurrency ${RELOCATOR_CONCURRENCY}, 4 KiB files on one file system; median of ${plan.rounds} rounds of ${plan.latencySec} s`;
       const results: BenchResult[] = [
         figure({
           name: 'latency.decision.p50',
           value: m((f) => f.p50),
+          samples: { value: rounds((f) => f.p50), baseline: rounds((f) => f.rttP50) },
           unit: 'ms',
           baseline: 'round trip of the post itself, p50',
           baselineValue: m((f) => f.rttP50),
@@ -181,11 +183,12 @@ export const latencyBench: Bench = {
         figure({
           name: 'latency.decision.p99',
           value: m((f) => f.p99),
+          samples: { value: rounds((f) => f.p99), baseline: rounds((f) => f.rttP99) },
           unit: 'ms',
           baseline: 'round trip of the post itself, p99',
           baselineValue: m((f) => f.rttP99),
           better: 'lower',
-          goal: { text: 'p99 < 50 ms at 1,000 posts/s', check: (v) => v < 50 },
+          goal: { text: 'p99 < 50 ms at 1,000 posts/s', check: (v) => v < 50, limit: 50 },
         }),
       ];
       return results;

@@ -113,13 +113,15 @@ export const relocatorBench: Bench = {
           }
         }
       }
-      const rate = (kind: Kind, c: number) => median(rates.get(`${kind}-${c}`) ?? []);
+      const rateRounds = (kind: Kind, c: number) => rates.get(`${kind}-${c}`) ?? [];
+      const rate = (kind: Kind, c: number) => median(rateRounds(kind, c));
       const results: BenchResult[] = [];
       for (const c of CONCURRENCIES) {
         results.push(
           figure({
             name: `relocator.c${c}.moves`,
             value: rate('relocator', c),
+            samples: { value: rateRounds('relocator', c), baseline: rateRounds('rename-tx', c) },
             unit: 'moves/s',
             baseline: `BullMQ worker doing one rename + one MySQL transaction (UPDATE + INSERT), concurrency ${c}`,
             baselineValue: rate('rename-tx', c),
@@ -130,6 +132,7 @@ export const relocatorBench: Bench = {
           figure({
             name: `relocator.c${c}.moves-vs-noop`,
             value: rate('relocator', c),
+            samples: { value: rateRounds('relocator', c), baseline: rateRounds('noop', c) },
             unit: 'moves/s',
             baseline: `no-op BullMQ worker, concurrency ${c}`,
             baselineValue: rate('noop', c),
@@ -188,8 +191,10 @@ export const relocatorBench: Bench = {
           }),
         );
       }
+      const cpuRounds = (kind: Kind, pick: (c: CpuSnapshot) => number | null) =>
+        (cpu.get(kind) ?? []).map((c) => pick(c) ?? Number.NaN);
       const cpuOf = (kind: Kind, pick: (c: CpuSnapshot) => number | null) =>
-        median((cpu.get(kind) ?? []).map((c) => pick(c) ?? Number.NaN));
+        median(cpuRounds(kind, pick));
       for (const [part, pick, note] of [
         ['worker', (c: CpuSnapshot) => c.child, 'process.cpuUsage() of the worker child'],
         ['redis', (c: CpuSnapshot) => c.redis, 'Redis INFO cpu; server-wide'],
@@ -199,6 +204,10 @@ export const relocatorBench: Bench = {
           figure({
             name: `relocator.cpu.${part}`,
             value: cpuOf('relocator', pick),
+            samples: {
+              value: cpuRounds('relocator', pick),
+              baseline: cpuRounds('rename-tx', pick),
+            },
             unit: 'µs/job',
             baseline: `${part} CPU per job of the rename + transaction worker`,
             baselineValue: cpuOf('rename-tx', pick),

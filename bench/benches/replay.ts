@@ -94,28 +94,31 @@ export const replayBench: Bench = {
     if (result === null || result.posts !== POSTS) throw new Error('the replay did not run');
     const byRate = lastRate as ReplayResult | null;
     if (byRate === null || byRate.posts !== POSTS) throw new Error('the rate replay did not run');
-    const ms = (kind: Kind) => median(runs.get(kind) ?? []);
+    const rounds = (kind: Kind): readonly number[] => runs.get(kind) ?? [];
+    const ms = (kind: Kind) => median(rounds(kind));
     return Promise.resolve([
       figure({
         name: 'replay.1m',
         value: ms('replay'),
+        samples: { value: rounds('replay'), baseline: rounds('bare') },
         unit: 'ms',
         baseline:
           "a bare pass over the same log (each post's tier looked up, latest kept in a Map)",
         baselineValue: ms('bare'),
         better: 'lower',
-        goal: { text: '1 million posts in seconds (< 5 s)', check: (v) => v < 5000 },
+        goal: { text: '1 million posts in seconds (< 5 s)', check: (v) => v < 5000, limit: 5000 },
         note: `${POSTS} posts of 10,000 contents (1,000 hovering at 1000 ± 10), default flap budget: ${result.moves} moves, ${result.prevented['flap-budget']} held by the budget`,
       }),
       figure({
         name: 'replay.1m.rate',
         value: ms('rate'),
+        samples: { value: rounds('rate'), baseline: rounds('bare') },
         unit: 'ms',
         baseline:
           "a bare pass over the same log (each post's tier looked up, latest kept in a Map)",
         baselineValue: ms('bare'),
         better: 'lower',
-        goal: { text: '1 million posts in seconds (< 5 s)', check: (v) => v < 5000 },
+        goal: { text: '1 million posts in seconds (< 5 s)', check: (v) => v < 5000, limit: 5000 },
         note: `the same log under TIERING_POLICY=rate (half-life 6h, silver=20/10,gold=100/50, a rate sweep every minute): ${byRate.moves} moves`,
       }),
     ]);

@@ -1,4 +1,4 @@
-import type { BenchResult } from './results.ts';
+import type { BenchResult, Spread } from './results.ts';
 
 function fmt(value: number | null): string {
   if (value === null || !Number.isFinite(value)) return '—';
@@ -10,9 +10,22 @@ function fmt(value: number | null): string {
   return value === 0 ? '0' : value.toFixed(3);
 }
 
+/** ` (min–max)` of the rounds, formatted like the value; empty without rounds. */
+function spreadText(spread: Spread | null): string {
+  return spread === null ? '' : ` (${fmt(spread.min)}–${fmt(spread.max)})`;
+}
+
 function verdict(r: BenchResult): string {
-  if (r.met === null) return '';
-  return r.met ? 'yes' : 'NO';
+  switch (r.verdict) {
+    case 'met':
+      return 'yes';
+    case 'missed':
+      return 'NO';
+    case 'inconclusive':
+      return 'inconclusive';
+    case null:
+      return '';
+  }
 }
 
 function targetText(r: BenchResult): string {
@@ -27,10 +40,10 @@ export function renderTable(results: readonly BenchResult[]): string {
   const header = ['figure', 'value', 'baseline', 'baseline value', 'ratio', 'target', 'met'];
   const rows = results.map((r) => [
     r.name,
-    `${fmt(r.value)} ${r.unit}`,
+    `${fmt(r.value)} ${r.unit}${spreadText(r.spread)}`,
     r.baseline,
     r.baselineValue === null ? '—' : `${fmt(r.baselineValue)} ${r.unit}`,
-    r.ratio === null ? '—' : `${fmt(r.ratio)}×`,
+    r.ratio === null ? '—' : `${fmt(r.ratio)}×${spreadText(r.ratioSpread)}`,
     targetText(r),
     verdict(r),
   ]);
