@@ -259,7 +259,11 @@ describe('backends unavailable: 503 with a code naming the backend, and recovery
     expectError(ready, 503, 'NOT_READY', /redis is down/);
     expect(ready.json<{ message: string }>().message).not.toMatch(/mysql is down/);
     expect((await gw.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-    expect((await gw.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(200);
+    const metrics = await gw.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.statusCode).toBe(200);
+    // What /readyz probes, as a gauge an alert can watch with no traffic.
+    expect(metrics.body).toMatch(/^gateway_backend_up\{backend="redis"\} 0$/m);
+    expect(metrics.body).toMatch(/^gateway_backend_up\{backend="mysql"\} 1$/m);
   });
 
   it('answers 503 DATABASE_UNAVAILABLE when MySQL cannot be reached for an uncached cid', async () => {
@@ -279,6 +283,9 @@ describe('backends unavailable: 503 with a code naming the backend, and recovery
     );
     const ready = await gw.app.inject({ method: 'GET', url: '/readyz' });
     expectError(ready, 503, 'NOT_READY', /mysql is down/);
+    const metrics = await gw.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toMatch(/^gateway_backend_up\{backend="mysql"\} 0$/m);
+    expect(metrics.body).toMatch(/^gateway_backend_up\{backend="redis"\} 1$/m);
   });
 
   const haveRedisServer = spawnSync('redis-server', ['--version']).status === 0;

@@ -5,6 +5,7 @@ import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { z } from 'zod';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { probeMysql, probeRedis } from '../services/backends.ts';
 
 /** Outcomes counted by `gateway_posts_total` (`limited`: refused by the rate limit, 429). */
 export const POST_OUTCOMES = [
@@ -202,6 +203,19 @@ function metrics(app: FastifyInstance, _options: unknown, done: () => void): voi
       for (const condition of REDIS_CONDITIONS) {
         this.set({ condition }, current.kind === condition ? 1 : 0);
       }
+    },
+  });
+
+  new Gauge({
+    name: 'gateway_backend_up',
+    help: 'Whether the gateway reaches each backend: 1 when it answered within 2 s at this scrape (Redis INFO, MySQL select 1, as GET /readyz probes them), else 0',
+    labelNames: ['backend'] as const,
+    registers: [registry],
+    async collect() {
+      const { redis, db } = app.gateway;
+      const [redisState, mysqlState] = await Promise.all([probeRedis(redis), probeMysql(db)]);
+      this.set({ backend: 'redis' }, 'answer' in redisState ? 1 : 0);
+      this.set({ backend: 'mysql' }, 'answer' in mysqlState ? 1 : 0);
     },
   });
 

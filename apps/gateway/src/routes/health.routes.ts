@@ -1,28 +1,8 @@
-import { readRedisCondition, type RedisCondition } from '@relocation/queue';
+import type { RedisCondition } from '@relocation/queue';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
-import { sql } from 'kysely';
 import { AppError } from '../errors.ts';
 import { errorResponse, healthResponse, readyResponse } from '../schemas.ts';
-import { withTimeout } from '../services/backends.ts';
-
-/** How long `/readyz` waits for each dependency, in milliseconds. */
-export const READY_TIMEOUT_MS = 2000;
-
-/** What a dependency answered within {@link READY_TIMEOUT_MS}, or why it did not. */
-type Probed<T> = { answer: T } | { down: string };
-
-async function check<T>(probe: () => Promise<T>): Promise<Probed<T>> {
-  try {
-    const answer = await withTimeout(
-      probe(),
-      READY_TIMEOUT_MS,
-      () => new Error(`no answer within ${READY_TIMEOUT_MS} ms`),
-    );
-    return { answer };
-  } catch (error) {
-    return { down: error instanceof Error ? error.message : String(error) };
-  }
-}
+import { probeMysql, probeRedis, type Probed } from '../services/backends.ts';
 
 /** Why Redis cannot take posts, or `null` when it answers and accepts writes. */
 function redisProblem(probed: Probed<RedisCondition>): string | null {
@@ -72,10 +52,7 @@ export const healthRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
     async () => {
       const { redis, db } = app.gateway;
       // One INFO round trip both proves Redis answers and says whether it takes writes.
-      const [redisState, databaseState] = await Promise.all([
-        check(() => readRedisCondition(redis)),
-        check(() => sql`select 1`.execute(db)),
-      ]);
+      const [redisState, databaseState] = await Promise.all([probeRedis(redis), probeMysql(db)]);
       const problems = [
         redisProblem(redisState),
         'down' in databaseState ? `mysql is down (${databaseState.down})` : null,
