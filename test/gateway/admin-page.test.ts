@@ -1,13 +1,13 @@
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { getContentHistory } from '@relocation/db';
 import { loadConfig, startGateway, type GatewayHandle } from '@relocation/gateway';
 import { syncCache } from '@relocation/queue';
 import { pino } from 'pino';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../relocator/support.ts';
+import { CHROMIUM, CHROMIUM_ARGS, haveChromium, watch } from '../support/browser.ts';
 import { redisUrl } from '../support/services.ts';
 import {
   ADMIN,
@@ -19,73 +19,23 @@ import {
   type Services,
 } from './support.ts';
 
-/** Debian's Chromium (`apt-get install chromium`; `.ci/run` installs it). Never a downloaded build. */
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI) {
-  // In CI the browser is part of the machine: its absence is a failure, not a reason to skip.
-  throw new Error(`admin-page.test.ts: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
-}
-if (!haveChromium) {
-  console.warn(
-    `admin-page.test.ts: skipped, no Chromium at ${CHROMIUM} (apt-get install chromium)`,
-  );
-}
+const chromiumHere = haveChromium('admin-page.test.ts');
 
 /** Where the screenshot is saved (gitignored); `ADMIN_SCREENSHOT_DOCS=1` also refreshes the README's. */
 const ARTIFACT = path.join(REPO_ROOT, 'test-artifacts', 'admin.png');
 const DOCS_IMAGE = path.join(REPO_ROOT, 'docs', 'images', 'admin-overview.png');
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
 
 /** A file name the page must show as text, never as markup. */
 const HOSTILE_NAME = `<em>"x'&amp;<em>.mp4`;
 
 const MINUTE = 60_000;
 
-interface Violation {
-  blockedURI: string;
-  directive: string;
-}
-
-// Injected by the browser before the page's own content (the page's CSP does not apply to it).
-const RECORD_VIOLATIONS = `
-  window.__violations = [];
-  document.addEventListener('securitypolicyviolation', (event) => {
-    window.__violations.push({ blockedURI: event.blockedURI, directive: event.effectiveDirective });
-  });
-`;
-
-/** Records CSP violations, console errors and every URL the page requests. */
-async function watch(page: Page) {
-  const consoleErrors: string[] = [];
-  const requests: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
-  page.on('request', (request) => requests.push(request.url()));
-  await page.addInitScript({ content: RECORD_VIOLATIONS });
-  return async () => ({
-    violations: await page.evaluate<Violation[]>('window.__violations'),
-    consoleErrors,
-    requests,
-  });
-}
-
 /** One attribute of every element `locator` matches, in document order. */
 async function attributes(locator: Locator, name: string): Promise<(string | null)[]> {
   return Promise.all((await locator.all()).map((element) => element.getAttribute(name)));
 }
 
-describe.skipIf(!haveChromium)('the overview page /admin in a real browser (Chromium)', () => {
+describe.skipIf(!chromiumHere)('the overview page /admin in a real browser (Chromium)', () => {
   let services: Services;
   let real: RealRelocator;
   let gateway: GatewayHandle;

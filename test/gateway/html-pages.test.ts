@@ -1,73 +1,17 @@
-import { existsSync } from 'node:fs';
 import { loadConfig, startGateway, type GatewayHandle } from '@relocation/gateway';
 import { pino } from 'pino';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS, haveChromium, watch } from '../support/browser.ts';
 import { redisUrl } from '../support/services.ts';
 import { ADMIN, openServices, type Services } from './support.ts';
-
-/** Debian's Chromium (`apt-get install chromium`; `.ci/run` installs it). Never a downloaded build. */
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.warn(
-    `html-pages.test.ts: skipped, no Chromium at ${CHROMIUM} (apt-get install chromium)`,
-  );
-}
 
 /** Where Bull Board's page loads its fonts from (hard-coded in its HTML template). */
 const GOOGLE_FONTS = 'https://fonts.googleapis.com/';
 
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
+const chromiumHere = haveChromium('html-pages.test.ts');
 
-/** A CSP violation as the page's `securitypolicyviolation` event reports it. */
-interface Violation {
-  blockedURI: string;
-  directive: string;
-  sourceFile: string;
-}
-
-/** What a page reported while it loaded: CSP violations and console errors. */
-interface PageReport {
-  violations: Violation[];
-  consoleErrors: string[];
-}
-
-// Runs in the page before any of its own scripts (injected by the browser, so the page's CSP does
-// not apply to it) and records every violation the page reports.
-const RECORD_VIOLATIONS = `
-  window.__violations = [];
-  document.addEventListener('securitypolicyviolation', (event) => {
-    window.__violations.push({
-      blockedURI: event.blockedURI,
-      directive: event.effectiveDirective,
-      sourceFile: event.sourceFile,
-    });
-  });
-`;
-
-/** Collects the page's CSP violations (from the event, before any of its scripts run) and errors. */
-async function watch(page: Page): Promise<() => Promise<PageReport>> {
-  const consoleErrors: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
-  await page.addInitScript({ content: RECORD_VIOLATIONS });
-  return async () => ({
-    violations: await page.evaluate<Violation[]>('window.__violations'),
-    consoleErrors,
-  });
-}
-
-describe.skipIf(!haveChromium)('the HTML pages in a real browser (Chromium)', () => {
+describe.skipIf(!chromiumHere)('the HTML pages in a real browser (Chromium)', () => {
   let services: Services;
   let gateway: GatewayHandle;
   let browser: Browser;
@@ -106,7 +50,8 @@ describe.skipIf(!haveChromium)('the HTML pages in a real browser (Chromium)', ()
       await operations.first().waitFor({ timeout: 15_000 });
       expect(await operations.count()).toBeGreaterThan(10);
       expect(await page.locator('#swagger-ui').textContent()).toContain('/post_sentence');
-      expect(await report()).toEqual({ violations: [], consoleErrors: [] });
+      const { violations, consoleErrors } = await report();
+      expect({ violations, consoleErrors }).toEqual({ violations: [], consoleErrors: [] });
     } finally {
       await context.close();
     }
