@@ -8,10 +8,10 @@ import { chromium, type Browser, type Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../relocator/support.ts';
 import { CHROMIUM, CHROMIUM_ARGS, haveChromium, watch } from '../support/browser.ts';
-import { redisUrl } from '../support/services.ts';
 import {
   ADMIN,
   ADMIN_AUTH,
+  listeningGatewayEnv,
   eventually,
   openServices,
   startRealRelocator,
@@ -44,18 +44,9 @@ describe.skipIf(!chromiumHere)('the overview page /admin in a real browser (Chro
   beforeAll(async () => {
     services = await openServices();
     real = await startRealRelocator(services);
-    gateway = await startGateway(
-      loadConfig({
-        PORT: '0',
-        HOST: '127.0.0.1',
-        REDIS_URL: redisUrl(),
-        DATABASE_URL: services.database.url,
-        QUEUE_PREFIX: services.prefix,
-        ADMIN_USER: ADMIN.user,
-        ADMIN_PASSWORD: ADMIN.password,
-      }),
-      { logger: pino({ level: 'silent' }) },
-    );
+    gateway = await startGateway(loadConfig(listeningGatewayEnv(services)), {
+      logger: pino({ level: 'silent' }),
+    });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
   afterAll(async () => {

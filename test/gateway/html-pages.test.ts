@@ -3,8 +3,7 @@ import { pino } from 'pino';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, CHROMIUM_ARGS, haveChromium, watch } from '../support/browser.ts';
-import { redisUrl } from '../support/services.ts';
-import { ADMIN, openServices, type Services } from './support.ts';
+import { ADMIN, listeningGatewayEnv, openServices, type Services } from './support.ts';
 
 /** Where Bull Board's page loads its fonts from (hard-coded in its HTML template). */
 const GOOGLE_FONTS = 'https://fonts.googleapis.com/';
@@ -18,18 +17,9 @@ describe.skipIf(!chromiumHere)('the HTML pages in a real browser (Chromium)', ()
 
   beforeAll(async () => {
     services = await openServices();
-    gateway = await startGateway(
-      loadConfig({
-        PORT: '0',
-        HOST: '127.0.0.1',
-        REDIS_URL: redisUrl(),
-        DATABASE_URL: services.database.url,
-        QUEUE_PREFIX: services.prefix,
-        ADMIN_USER: ADMIN.user,
-        ADMIN_PASSWORD: ADMIN.password,
-      }),
-      { logger: pino({ level: 'silent' }) },
-    );
+    gateway = await startGateway(loadConfig(listeningGatewayEnv(services)), {
+      logger: pino({ level: 'silent' }),
+    });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
   afterAll(async () => {

@@ -7,7 +7,7 @@ import { EXIT_INVALID_CONFIG } from '@relocation/runtime';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisUrl } from '../support/services.ts';
-import { ADMIN, openServices, type Services } from './support.ts';
+import { listeningGatewayEnv, openServices, type Services } from './support.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MAIN = path.join(ROOT, 'apps/gateway/src/main.ts');
@@ -59,17 +59,7 @@ describe('startGateway and the command line', () => {
   it('main.ts starts, logs JSON with its URL, and exits 0 on SIGTERM', async () => {
     const child = spawn(TSX, [MAIN], {
       cwd: ROOT,
-      env: {
-        ...process.env,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        REDIS_URL: redisUrl(),
-        DATABASE_URL: services.database.url,
-        QUEUE_PREFIX: services.prefix,
-        ADMIN_USER: ADMIN.user,
-        ADMIN_PASSWORD: ADMIN.password,
-        LOG_LEVEL: 'info',
-      },
+      env: { ...process.env, ...listeningGatewayEnv(services, { LOG_LEVEL: 'info' }) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -103,6 +103,27 @@ export interface Gateway {
   cache: ContentCache;
 }
 
+/**
+ * The environment of a gateway that listens (`startGateway`, or `main.ts` as a child process) on
+ * a free loopback port, on the file's database and prefix, with the admin login; `extra` adds
+ * or overrides variables.
+ */
+export function listeningGatewayEnv(
+  services: Services,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    REDIS_URL: redisUrl(),
+    DATABASE_URL: services.database.url,
+    QUEUE_PREFIX: services.prefix,
+    ADMIN_USER: ADMIN.user,
+    ADMIN_PASSWORD: ADMIN.password,
+    ...extra,
+  };
+}
+
 /** Environment for {@link buildGateway}: overrides of the test defaults. */
 export type GatewayEnv = Record<string, string | undefined>;
 
