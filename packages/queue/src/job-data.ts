@@ -1,3 +1,4 @@
+import { HISTORY_REASONS } from '@relocation/db';
 import { z } from 'zod';
 import { MAX_SAFE_COUNT } from './constants.ts';
 
@@ -32,7 +33,15 @@ export const relocationJobDataSchema = z.object({
    * pin expiry queued (it decides as a post's does; the move's history row names that trigger);
    * absent for a post's job (the latest count or rate, or the pin, decides).
    */
-  reason: z.enum(['capacity', 'decay', 'reconcile', 'admin', 'pin']).optional(),
+  reason: z
+    .enum([
+      HISTORY_REASONS.capacity,
+      HISTORY_REASONS.decay,
+      HISTORY_REASONS.reconcile,
+      HISTORY_REASONS.admin,
+      HISTORY_REASONS.pin,
+    ])
+    .optional(),
   /** Request id of the post whose count asked for the move (its history row records it). */
   requestId: z.string().min(1).max(128).optional(),
 });
