@@ -24,18 +24,19 @@ import {
   loadTogether,
   logTransportFor,
 } from '@relocation/runtime';
-import { Redis } from 'ioredis';
+import { createWorkerRedis, type RedisTarget } from '@relocation/queue';
 import { pino } from 'pino';
 import { prepareService } from './lib/prepare.ts';
-import { describeUnreachable } from './lib/unreachable.ts';
+import { describeUnreachable, describeUnreachableRedis, redisAddress } from './lib/unreachable.ts';
 
 function fail(message: string): never {
   console.error(message);
   process.exit(1);
 }
 
-async function checkRedis(url: string): Promise<void> {
-  const redis = new Redis(url, {
+async function checkRedis(target: RedisTarget): Promise<void> {
+  // The apps' own connection factory, so a cluster is reached as the apps reach it; one try.
+  const redis = createWorkerRedis(target, {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     connectTimeout: 3000,
@@ -47,8 +48,8 @@ async function checkRedis(url: string): Promise<void> {
     await redis.ping();
   } catch (error) {
     fail(
-      describeUnreachable('Redis', url, error) ??
-        `Redis at ${url} answered with an error: ${(error as Error).message}`,
+      describeUnreachableRedis(target, error) ??
+        `Redis at ${redisAddress(target)} answered with an error: ${(error as Error).message}`,
     );
   } finally {
     redis.disconnect();
@@ -75,7 +76,7 @@ const [gatewayConfig, relocatorConfig, setup] = configOrExit('start', () =>
 );
 
 const dataDir = path.resolve(setup.dataDir);
-await checkRedis(gatewayConfig.redisUrl);
+await checkRedis(gatewayConfig);
 let prepared: Awaited<ReturnType<typeof prepareService>>;
 try {
   prepared = await prepareService({

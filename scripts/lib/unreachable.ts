@@ -1,4 +1,5 @@
 import { parseDatabaseUrl } from '@relocation/db';
+import type { RedisTarget } from '@relocation/queue';
 
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED',
@@ -26,6 +27,10 @@ export const START_MYSQL_HINT =
 /** Shown with a Redis connection failure. */
 export const START_REDIS_HINT =
   'start Redis (`redis-server --daemonize yes --port 6379`, or `sudo systemctl start redis-server`) or set REDIS_URL';
+
+/** Shown with a Redis Cluster connection failure. */
+export const START_REDIS_CLUSTER_HINT =
+  'start the cluster (every node, then `redis-cli --cluster create …` once) or set REDIS_CLUSTER_NODES to nodes of a running cluster (unset it for a single Redis at REDIS_URL)';
 
 /**
  * Turns a connection error into one line naming the service, its address and how to start it;
@@ -61,4 +66,40 @@ export function describeUnreachable(
   const hint = service === 'MySQL' ? START_MYSQL_HINT : START_REDIS_HINT;
   const why = access ? 'access denied' : (code ?? message);
   return `Cannot reach ${service} at ${address}: ${why}. To fix it, ${hint}.`;
+}
+
+/** Where a Redis target points, for messages: `host:port`, or the cluster's listed nodes. */
+export function redisAddress(target: RedisTarget): string {
+  if (target.redisClusterNodes !== null) {
+    const nodes = target.redisClusterNodes.map(({ host, port }) => `${host}:${port}`);
+    return `the Redis Cluster of ${nodes.join(', ')}`;
+  }
+  try {
+    const u = new URL(target.redisUrl);
+    return `${u.hostname}:${u.port || 6379}`;
+  } catch {
+    return target.redisUrl;
+  }
+}
+
+// ioredis's Cluster gives up with these when no listed node answers (no error code to read).
+const CLUSTER_UNREACHABLE = /None of startup nodes is available|Failed to refresh slots cache/i;
+
+/**
+ * {@link describeUnreachable} for a Redis target: a single server by its URL, a cluster by its
+ * listed nodes with the cluster's hint; `null` when the error is not about reaching it.
+ */
+export function describeUnreachableRedis(target: RedisTarget, error: unknown): string | null {
+  if (target.redisClusterNodes === null)
+    return describeUnreachable('Redis', target.redisUrl, error);
+  const code = errorCode(error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (
+    !(code && CONNECTION_CODES.has(code)) &&
+    !CLUSTER_UNREACHABLE.test(message) &&
+    !/connect|Connection is closed/i.test(message)
+  ) {
+    return null;
+  }
+  return `Cannot reach ${redisAddress(target)}: ${code ?? message}. To fix it, ${START_REDIS_CLUSTER_HINT}.`;
 }

@@ -39,7 +39,7 @@ export async function startGateway(
   options: StartGatewayOptions = {},
 ): Promise<GatewayHandle> {
   const logger = options.logger ?? pino({ level: config.logLevel });
-  const redis = createProducerRedis(config.redisUrl);
+  const redis = createProducerRedis(config);
   // Until the app adds its own listeners, an early connection error must not crash the process.
   const early = (error: Error) => logger.warn({ err: error }, 'redis connection error');
   redis.on('error', early);

@@ -6,17 +6,17 @@ import {
   bindToDatabase,
   createWorkerRedis,
   type DeploymentBinding,
+  type RedisConnection,
   type RelocationQueue,
 } from '@relocation/queue';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { RelocatorConfig } from './config.ts';
 
 /** What a one-shot command (`npm run reconcile`, `npm run content`) works with. */
 export interface CliBackends {
   db: Kysely<Database>;
-  redis: Redis;
+  redis: RedisConnection;
   queue: RelocationQueue;
   binding: DeploymentBinding;
   cache: ContentCache;
@@ -32,7 +32,7 @@ export interface CliBackends {
  */
 export function openCliBackends(config: RelocatorConfig): CliBackends {
   const db = createDb(config.databaseUrl, { connectionLimit: 2 });
-  const redis = createWorkerRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = createWorkerRedis(config, { maxRetriesPerRequest: 3 });
   redis.on('error', () => undefined);
   const queue: RelocationQueue = new Queue(RELOCATION_QUEUE, {
     connection: redis,

@@ -9,9 +9,10 @@ import {
   type ContentCache,
   type RelocationQueue,
   type MoveJournal,
+  type RedisConnection,
+  type RedisTarget,
 } from '@relocation/queue';
 import type { ChooseTierOptions } from '@relocation/tiering';
-import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { sweepCapacity } from './capacity-sweep.ts';
@@ -41,8 +42,9 @@ export const RATE_SWEEP_SCHEDULER_ID = 'rate-sweep';
 
 /** What {@link startReconcileScheduler} needs. */
 export interface ReconcileSchedulerDeps {
-  redis: Redis;
-  redisUrl: string;
+  redis: RedisConnection;
+  /** Where the maintenance worker's own connection goes (the configuration, as a target). */
+  redisTarget: RedisTarget;
   prefix: string;
   db: Kysely<Database>;
   cache: ContentCache;
@@ -166,7 +168,9 @@ export async function startReconcileScheduler(
     connection: deps.redis,
     prefix: deps.prefix,
   });
-  const connection = createWorkerRedis(deps.redisUrl, { connectionName: 'relocator-maintenance' });
+  const connection = createWorkerRedis(deps.redisTarget, {
+    connectionName: 'relocator-maintenance',
+  });
   connection.on('error', (error: Error) =>
     deps.logger.warn({ err: error }, 'Redis connection error'),
   );

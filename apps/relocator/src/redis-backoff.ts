@@ -1,5 +1,9 @@
-import { readRedisCondition, redisFaultOf, type RedisFault } from '@relocation/queue';
-import type { Redis } from 'ioredis';
+import {
+  readRedisCondition,
+  redisFaultOf,
+  type RedisFault,
+  type RedisConnection,
+} from '@relocation/queue';
 import type { Logger } from 'pino';
 import type { RelocatorMetrics } from './metrics.ts';
 
@@ -12,7 +16,7 @@ export interface PausableWorker {
 /** What {@link RedisBackoff} needs. */
 export interface RedisBackoffDeps {
   /** A connection to ask `INFO` on (it writes nothing). */
-  redis: Redis;
+  redis: RedisConnection;
   worker: PausableWorker;
   logger: Logger;
   metrics?: RelocatorMetrics;

@@ -78,8 +78,8 @@ export async function startRelocator(
   const logger = options.logger ?? createLogger(config.logLevel);
   const db =
     options.db ?? createDb(config.databaseUrl, { connectionLimit: config.concurrency + 2 });
-  const redis = createWorkerRedis(config.redisUrl, { connectionName: 'relocator-cache' });
-  const workerRedis = createWorkerRedis(config.redisUrl, { connectionName: 'relocator-worker' });
+  const redis = createWorkerRedis(config, { connectionName: 'relocator-cache' });
+  const workerRedis = createWorkerRedis(config, { connectionName: 'relocator-worker' });
   for (const connection of [redis, workerRedis]) {
     connection.on('error', (error: Error) => logger.warn({ err: error }, 'Redis connection error'));
   }
@@ -233,7 +233,7 @@ export async function startRelocator(
     scheduler = await startReconcileScheduler(
       {
         redis,
-        redisUrl: config.redisUrl,
+        redisTarget: config,
         prefix: config.queuePrefix,
         db,
         cache,

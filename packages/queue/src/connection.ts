@@ -1,28 +1,178 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import {
+  Cluster,
+  Command,
+  Redis,
+  type ClusterOptions,
+  type DNSLookupFunction,
+  type RedisOptions,
+} from 'ioredis';
+
+/** One node of a Redis Cluster, as `REDIS_CLUSTER_NODES` names it. */
+export interface RedisNode {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * Where the apps' Redis is: one server (`REDIS_URL`, the default), or a Redis Cluster reached
+ * through any of its nodes (`REDIS_CLUSTER_NODES`). With cluster nodes, only the user, the
+ * password and the scheme (`rediss:` = TLS) of `redisUrl` count, for every node; its host, port
+ * and database are not used (a cluster has database 0 only). The apps' configurations carry both
+ * fields, so a configuration is a target as it is.
+ */
+export interface RedisTarget {
+  readonly redisUrl: string;
+  /** The cluster nodes to discover the cluster from, or `null` for the single server. */
+  readonly redisClusterNodes: readonly RedisNode[] | null;
+}
+
+/** A connection the apps work with: a single server's, or a Redis Cluster's. */
+export type RedisConnection = Redis | Cluster;
+
+/**
+ * The hash tag of a key or prefix as Redis Cluster reads it: the text between the first `{` and
+ * the first `}` after it, when not empty; `null` when there is none (then the whole key decides
+ * the slot). Every key holding the same tag lives in the same slot.
+ */
+export function hashTagOf(text: string): string | null {
+  const open = text.indexOf('{');
+  if (open < 0) return null;
+  const close = text.indexOf('}', open + 1);
+  return close > open + 1 ? text.slice(open + 1, close) : null;
+}
+
+const CONNECT_TIMEOUT_MS = 5000;
+
+function retryDelayMs(times: number): number {
+  return Math.min(times * 200, 2000);
+}
 
 /**
  * Opens a Redis connection for a producer (the gateway): commands fail fast while Redis is
  * away instead of queueing in memory, so requests answer 503 and the process keeps running.
+ * A URL opens a single server; a {@link RedisTarget} with cluster nodes opens a `Cluster` (same
+ * semantics: no offline queue, one retry per command, redirections followed).
  */
-export function createProducerRedis(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, {
+export function createProducerRedis(url: string, options?: RedisOptions): Redis;
+export function createProducerRedis(
+  target: RedisTarget | string,
+  options?: RedisOptions,
+): RedisConnection;
+export function createProducerRedis(
+  target: RedisTarget | string,
+  options: RedisOptions = {},
+): RedisConnection {
+  return openRedis(target, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    connectTimeout: 5000,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    retryStrategy: retryDelayMs,
     ...options,
   });
 }
 
 /**
  * Opens a Redis connection for a worker: BullMQ requires `maxRetriesPerRequest: null` so its
- * blocking commands wait for Redis to come back instead of failing.
+ * blocking commands wait for Redis to come back instead of failing. A URL opens a single
+ * server; a {@link RedisTarget} with cluster nodes opens a `Cluster` (BullMQ reads the option
+ * from the cluster's `redisOptions`, where it is set).
  */
-export function createWorkerRedis(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, {
+export function createWorkerRedis(url: string, options?: RedisOptions): Redis;
+export function createWorkerRedis(
+  target: RedisTarget | string,
+  options?: RedisOptions,
+): RedisConnection;
+export function createWorkerRedis(
+  target: RedisTarget | string,
+  options: RedisOptions = {},
+): RedisConnection {
+  return openRedis(target, {
     maxRetriesPerRequest: null,
-    connectTimeout: 5000,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    retryStrategy: retryDelayMs,
     ...options,
   });
+}
+
+function openRedis(target: RedisTarget | string, options: RedisOptions): RedisConnection {
+  if (typeof target === 'string') return new Redis(target, options);
+  if (target.redisClusterNodes === null) return new Redis(target.redisUrl, options);
+  return openCluster(target.redisUrl, target.redisClusterNodes, options);
+}
+
+/** The per-node options a Redis URL carries in cluster mode: user, password and TLS. */
+function nodeOptionsOf(url: string): RedisOptions {
+  const parsed = new URL(url);
+  const options: RedisOptions = {};
+  // As ioredis reads a URL: both parts percent-decoded, the user alone means no password.
+  if (parsed.username !== '' || parsed.password !== '') {
+    options.username = decodeURIComponent(parsed.username);
+    options.password = decodeURIComponent(parsed.password);
+  }
+  if (parsed.protocol === 'rediss:') options.tls = {};
+  return options;
+}
+
+// With TLS the nodes are connected by name, so the certificate is checked against the name the
+// operator wrote (ioredis's advice for managed clusters such as ElastiCache).
+const KEEP_HOST_NAME: DNSLookupFunction = (address, callback) => callback(null, address);
+
+function openCluster(url: string, nodes: readonly RedisNode[], options: RedisOptions): Cluster {
+  // Reconnection, the offline queue and the ready check belong to the cluster, not its nodes.
+  const { retryStrategy, enableOfflineQueue, enableReadyCheck, lazyConnect, ...perNode } = options;
+  const nodeOptions = nodeOptionsOf(url);
+  const clusterOptions: ClusterOptions = {
+    redisOptions: { ...nodeOptions, ...perNode },
+    ...(nodeOptions.tls === undefined ? {} : { dnsLookup: KEEP_HOST_NAME }),
+  };
+  // Only the options given: an `undefined` would override ioredis's default.
+  if (retryStrategy !== undefined) clusterOptions.clusterRetryStrategy = retryStrategy;
+  if (enableOfflineQueue !== undefined) clusterOptions.enableOfflineQueue = enableOfflineQueue;
+  if (enableReadyCheck !== undefined) clusterOptions.enableReadyCheck = enableReadyCheck;
+  if (lazyConnect !== undefined) clusterOptions.lazyConnect = lazyConnect;
+  return new SlotScanCluster(
+    nodes.map(({ host, port }) => ({ host, port })),
+    clusterOptions,
+  );
+}
+
+/** The slot whose keys a SCAN `MATCH` pattern can match, when its hash tag is fixed; else null. */
+function scanSlot(args: readonly unknown[]): number | null {
+  const at = args.findIndex((arg) => typeof arg === 'string' && arg.toUpperCase() === 'MATCH');
+  const pattern = args[at + 1];
+  if (at < 0 || typeof pattern !== 'string') return null;
+  const tag = hashTagOf(pattern);
+  if (tag === null) return null;
+  // The tag decides only when it is written literally: no glob before its closing brace.
+  const tagged = pattern.slice(0, pattern.indexOf('}') + 1);
+  if (/[*?[\\]/.test(tagged)) return null;
+  return new Command('exists', [`{${tag}}`]).getSlot();
+}
+
+/**
+ * A `Cluster` whose SCAN goes to the master of the slot its `MATCH` pattern's hash tag names.
+ * ioredis sends a command without keys, such as SCAN, to a random node, where a scan of our keys
+ * (all under the hash-tagged prefix, so in one slot) would silently find nothing. A SCAN without
+ * a hash-tagged pattern is refused: on a cluster it could only ever see one node's keys.
+ */
+class SlotScanCluster extends Cluster {
+  override sendCommand(
+    command: Command,
+    stream?: Parameters<Cluster['sendCommand']>[1],
+    node?: unknown,
+  ): unknown {
+    if (node === undefined && command.name === 'scan') {
+      const slot = scanSlot(command.args);
+      if (slot === null) {
+        command.reject(
+          new Error(
+            'SCAN on a Redis Cluster needs a MATCH pattern that starts with a hash tag such as {relocation}',
+          ),
+        );
+        return command.promise;
+      }
+      return super.sendCommand(command, stream, { slot });
+    }
+    return super.sendCommand(command, stream, node);
+  }
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Level, ViewRateState } from '@relocation/tiering';
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { RedisConnection } from './connection.ts';
 import type { KeySource, RelocationKeys } from './keys.ts';
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
@@ -189,10 +190,10 @@ export interface CachedContent {
  * one database is never read for another (invariant I7).
  */
 export class ContentCache {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #source: KeySource;
 
-  constructor(redis: Redis, source: KeySource) {
+  constructor(redis: RedisConnection, source: KeySource) {
     this.#redis = redis;
     this.#source = source;
     redis.defineCommand('relocationRecordCount', { numberOfKeys: 3, lua: RECORD_COUNT_LUA });
@@ -207,7 +208,7 @@ export class ContentCache {
   }
 
   /** The Redis connection the cache uses. */
-  get redis(): Redis {
+  get redis(): RedisConnection {
     return this.#redis;
   }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { getDeploymentId, type Database } from '@relocation/db';
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { RedisConnection } from './connection.ts';
 import type { Kysely } from 'kysely';
 import { RelocationKeys, deploymentBase, ownerKey } from './keys.ts';
 
@@ -82,7 +83,7 @@ export type ClaimOutcome =
 
 /** What {@link DeploymentBinding} needs. */
 export interface DeploymentBindingOptions {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   /** Reads the database's identity (`getDeploymentId`); rejects while MySQL is unreachable. */
   loadIdentity: () => Promise<string>;
@@ -251,7 +252,7 @@ const OPEN_EVENTS = ['ready', 'error', 'close', 'end'] as const;
  * Settles once a connection being opened is ready or has failed (at most {@link OPEN_WAIT_MS});
  * at once when it is not being opened (ready, or down: the command then fails as it should).
  */
-async function opened(redis: Redis): Promise<void> {
+async function opened(redis: RedisConnection): Promise<void> {
   if (redis.status !== 'connecting' && redis.status !== 'connect') return;
   await new Promise<void>((resolve) => {
     const done = () => {
@@ -269,7 +270,7 @@ async function opened(redis: Redis): Promise<void> {
  * identities and how many keys.
  */
 export async function removeOtherDeployments(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   identity: string,
 ): Promise<{ deployments: string[]; removedKeys: number }> {
@@ -293,7 +294,7 @@ export async function removeOtherDeployments(
 
 /** Deletes every key of one deployment's state under `prefix` (SCAN + UNLINK); returns how many. */
 export async function removeDeploymentState(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   deployment: string,
 ): Promise<number> {
@@ -391,7 +392,7 @@ export function renewEvery(
  * database named by `databaseUrl` in messages, events logged once through `logger`.
  */
 export function bindToDatabase(options: {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   db: Kysely<Database>;
   databaseUrl: string;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ViewRateState } from '@relocation/tiering';
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { RedisConnection } from './connection.ts';
 import { parseRateState, type ContentCache, type MoveHold } from './content-cache.ts';
 import type { KeySource, RelocationKeys } from './keys.ts';
 
@@ -57,10 +58,10 @@ export interface PendingMove {
  * Key: {@link RelocationKeys.moving} (a hash per cid), in the deployment's own key space.
  */
 export class MoveJournal {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #source: KeySource;
 
-  constructor(redis: Redis, source: KeySource) {
+  constructor(redis: RedisConnection, source: KeySource) {
     this.#redis = redis;
     this.#source = source;
     // Defined commands go out as EVALSHA (the script body is sent once, not with every call).

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.ts';
 
 /**
  * A state in which Redis answers but refuses writes: `REDIS_FULL` (used memory reached
@@ -110,6 +110,6 @@ export function redisConditionOf(info: string): RedisCondition {
  * reports the condition as it is now, so readiness comes back the moment an operator raises
  * `maxmemory` or points the gateway at the new primary.
  */
-export async function readRedisCondition(redis: Redis): Promise<RedisCondition> {
+export async function readRedisCondition(redis: RedisConnection): Promise<RedisCondition> {
   return redisConditionOf(await redis.info('memory', 'replication'));
 }

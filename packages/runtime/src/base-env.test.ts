@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baseEnvSchema } from './base-env.ts';
+import { baseEnvSchema, sharedSettings } from './base-env.ts';
 import { ConfigError, loadTogether } from './config-error.ts';
 import { loadEnv } from './load-env.ts';
 
@@ -19,6 +19,7 @@ describe('the base environment schema', () => {
   it('gives the shared defaults for an empty environment', () => {
     expect(load({})).toEqual({
       REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_CLUSTER_NODES: null,
       DATABASE_URL: 'mysql://root@127.0.0.1:3306/relocation',
       QUEUE_PREFIX: 'bull',
       LOG_LEVEL: 'info',
@@ -46,6 +47,7 @@ describe('the base environment schema', () => {
       }),
     ).toEqual({
       REDIS_URL: 'redis://cache:6380/2',
+      REDIS_CLUSTER_NODES: null,
       DATABASE_URL: 'mysql://app@db:3307/tiers',
       QUEUE_PREFIX: '{relocation}',
       LOG_LEVEL: 'info',
@@ -63,6 +65,7 @@ describe('the base environment schema', () => {
     const issues = issuesOf(() =>
       load({
         REDIS_URL: 'http://127.0.0.1:6379',
+        REDIS_CLUSTER_NODES: '10.0.0.1',
         DATABASE_URL: 'postgres://db/x',
         QUEUE_PREFIX: 'a:b',
         LOG_LEVEL: 'loud',
@@ -75,6 +78,7 @@ describe('the base environment schema', () => {
     );
     expect(issues.map((line) => line.split(':')[0])).toEqual([
       'REDIS_URL',
+      'REDIS_CLUSTER_NODES',
       'DATABASE_URL',
       'QUEUE_PREFIX',
       'LOG_LEVEL',
@@ -105,6 +109,75 @@ describe('the base environment schema', () => {
   ])('QUEUE_PREFIX=%j is accepted: %s', (value, accepted) => {
     if (accepted) expect(load({ QUEUE_PREFIX: value }).QUEUE_PREFIX).toBe(value);
     else expect(issuesOf(() => load({ QUEUE_PREFIX: value }))).toHaveLength(1);
+  });
+
+  it.each([
+    ['10.0.0.1:7000', [{ host: '10.0.0.1', port: 7000 }]],
+    [
+      ' redis-1:6379 , redis-2:6380,redis-1:6379 ',
+      [
+        { host: 'redis-1', port: 6379 },
+        { host: 'redis-2', port: 6380 },
+      ],
+    ],
+    ['[::1]:7000', [{ host: '::1', port: 7000 }]],
+    ['cache.internal:65535', [{ host: 'cache.internal', port: 65_535 }]],
+    ['10.0.0.1', null],
+    ['10.0.0.1:0', null],
+    ['10.0.0.1:65536', null],
+    ['10.0.0.1:7000,', null],
+    ['redis://10.0.0.1:7000', null],
+    ['::1:7000', null],
+    ['a b:7000', null],
+  ])('REDIS_CLUSTER_NODES=%j reads as %j (null: refused)', (value, nodes) => {
+    if (nodes !== null)
+      expect(load({ REDIS_CLUSTER_NODES: value }).REDIS_CLUSTER_NODES).toEqual(nodes);
+    else {
+      expect(issuesOf(() => load({ REDIS_CLUSTER_NODES: value }))).toEqual([
+        `REDIS_CLUSTER_NODES: must be a comma-separated list of host:port such as 10.0.0.1:6379,10.0.0.2:6379 (got ${JSON.stringify(value.trim())})`,
+      ]);
+    }
+  });
+
+  it('gives the shared settings a single server without REDIS_CLUSTER_NODES, the nodes with it', () => {
+    expect(sharedSettings(load({})).redisClusterNodes).toBeNull();
+    const settings = sharedSettings(
+      load({
+        REDIS_CLUSTER_NODES: '10.0.0.1:7000',
+        REDIS_URL: 'rediss://app:s3cret@ignored:1/0',
+        QUEUE_PREFIX: '{relocation}',
+      }),
+    );
+    expect(settings).toMatchObject({
+      redisUrl: 'rediss://app:s3cret@ignored:1/0',
+      redisClusterNodes: [{ host: '10.0.0.1', port: 7000 }],
+      queuePrefix: '{relocation}',
+    });
+  });
+
+  it('refuses a prefix without a hash tag and a database other than 0 on a cluster, naming both', () => {
+    const issues = issuesOf(() =>
+      sharedSettings(
+        load({ REDIS_CLUSTER_NODES: '10.0.0.1:7000', REDIS_URL: 'redis://:pw@x:1/2' }),
+      ),
+    );
+    expect(issues).toEqual([
+      'QUEUE_PREFIX: must contain a hash tag such as {relocation} when REDIS_CLUSTER_NODES is set, so that the queue\'s and the cache\'s keys share one cluster slot (got "bull")',
+      'REDIS_URL: must not name a database other than 0 when REDIS_CLUSTER_NODES is set (a Redis Cluster has database 0 only; only its user, password and rediss: are used)',
+    ]);
+    for (const prefix of ['{}', 'x{', 'x}{', '{relocation']) {
+      expect(
+        issuesOf(() =>
+          sharedSettings(load({ REDIS_CLUSTER_NODES: '10.0.0.1:7000', QUEUE_PREFIX: prefix })),
+        ),
+      ).toHaveLength(1);
+    }
+    for (const prefix of ['{relocation}', 'app{r}', '{a}b']) {
+      expect(
+        sharedSettings(load({ REDIS_CLUSTER_NODES: '10.0.0.1:7000', QUEUE_PREFIX: prefix }))
+          .queuePrefix,
+      ).toBe(prefix);
+    }
   });
 
   it('never echoes a password in a URL', () => {

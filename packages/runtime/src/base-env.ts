@@ -1,8 +1,9 @@
 import { parseDatabaseUrl } from '@relocation/db';
-import { DEFAULT_QUEUE_PREFIX } from '@relocation/queue';
+import { DEFAULT_QUEUE_PREFIX, hashTagOf, type RedisNode } from '@relocation/queue';
 import type { ChooseTierOptions } from '@relocation/tiering';
 import { z } from 'zod';
-import { oneOf } from './env-fields.ts';
+import { ConfigError } from './config-error.ts';
+import { hostPorts, oneOf } from './env-fields.ts';
 import {
   flapBudget,
   hysteresis,
@@ -64,6 +65,11 @@ function databaseUrlProblem(value: string): string | null {
  */
 export const baseEnvSchema = z.object({
   REDIS_URL: urlSetting('redis://127.0.0.1:6379', redisUrlProblem),
+  /**
+   * Any nodes of a Redis Cluster (`host:port,…`): when set, every connection is a cluster client
+   * and REDIS_URL only lends its user, password and TLS (`rediss:`) to every node.
+   */
+  REDIS_CLUSTER_NODES: hostPorts('10.0.0.1:6379,10.0.0.2:6379'),
   DATABASE_URL: urlSetting('mysql://root@127.0.0.1:3306/relocation', databaseUrlProblem),
   QUEUE_PREFIX: z
     .string()
@@ -100,6 +106,12 @@ export type BaseEnv = z.output<typeof baseEnvSchema>;
  */
 export interface SharedSettings {
   readonly redisUrl: string;
+  /**
+   * The Redis Cluster nodes to discover the cluster from (`REDIS_CLUSTER_NODES`), or `null` for
+   * the single server of `redisUrl`. The settings are a `RedisTarget` of `@relocation/queue` as
+   * they are: pass them to `createProducerRedis` / `createWorkerRedis`.
+   */
+  readonly redisClusterNodes: readonly RedisNode[] | null;
   readonly databaseUrl: string;
   /** BullMQ key prefix shared by the apps; also prefixes the content cache and the journal. */
   readonly queuePrefix: string;
@@ -112,10 +124,40 @@ export interface SharedSettings {
   readonly tiering: ChooseTierOptions;
 }
 
-/** Picks {@link SharedSettings} out of parsed shared variables. */
+/**
+ * What a Redis Cluster asks of the other settings, as issue lines (none without
+ * `REDIS_CLUSTER_NODES`): a hash-tagged QUEUE_PREFIX, so that every key one BullMQ script or one
+ * of our scripts touches is in one slot (the prefix is not changed for the operator: another
+ * prefix is another deployment's keys), and no database in REDIS_URL but 0 (a cluster has no
+ * other).
+ */
+function clusterProblems(env: BaseEnv): string[] {
+  if (env.REDIS_CLUSTER_NODES === null) return [];
+  const problems: string[] = [];
+  if (hashTagOf(env.QUEUE_PREFIX) === null) {
+    problems.push(
+      `QUEUE_PREFIX: must contain a hash tag such as {relocation} when REDIS_CLUSTER_NODES is set, so that the queue's and the cache's keys share one cluster slot (got ${JSON.stringify(env.QUEUE_PREFIX)})`,
+    );
+  }
+  const database = new URL(env.REDIS_URL).pathname.slice(1);
+  if (database !== '' && database !== '0') {
+    problems.push(
+      'REDIS_URL: must not name a database other than 0 when REDIS_CLUSTER_NODES is set (a Redis Cluster has database 0 only; only its user, password and rediss: are used)',
+    );
+  }
+  return problems;
+}
+
+/**
+ * Picks {@link SharedSettings} out of parsed shared variables. Throws a {@link ConfigError} when
+ * the settings do not suit a Redis Cluster (see {@link clusterProblems}).
+ */
 export function sharedSettings(env: BaseEnv): SharedSettings {
+  const problems = clusterProblems(env);
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     redisUrl: env.REDIS_URL,
+    redisClusterNodes: env.REDIS_CLUSTER_NODES,
     databaseUrl: env.DATABASE_URL,
     queuePrefix: env.QUEUE_PREFIX,
     logLevel: env.LOG_LEVEL,

@@ -127,3 +127,46 @@ export function duration({ minMs, fallbackMs }: DurationOptions) {
       return ms;
     });
 }
+
+/** A network address: a host name or IP address and a TCP port. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+// `host:port` with a host name or IPv4 address, or `[ipv6]:port`.
+const HOST_PORT =
+  /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)):(\d{1,5})$/;
+
+/** Parses `host:port` or `[ipv6]:port` with a port from 1 to 65535; null when it is neither. */
+export function parseHostPort(raw: string): HostPort | null {
+  const match = HOST_PORT.exec(raw);
+  const host = match?.[1] ?? match?.[2];
+  const port = Number(match?.[3]);
+  if (host === undefined || !Number.isInteger(port) || port < 1 || port > 65_535) return null;
+  return Object.freeze({ host, port });
+}
+
+/**
+ * A comma-separated list of `host:port` addresses (see {@link parseHostPort}), frozen; `null`
+ * when unset. Blanks around the commas are ignored; the same address twice counts once.
+ */
+export function hostPorts(example: string) {
+  const message = `must be a comma-separated list of host:port such as ${example}`;
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined) return null;
+      const seen = new Map<string, HostPort>();
+      for (const part of raw.split(',')) {
+        const address = parseHostPort(part.trim());
+        if (address === null) {
+          ctx.addIssue({ code: 'custom', message });
+          return z.NEVER;
+        }
+        seen.set(`${address.host}:${address.port}`, address);
+      }
+      return Object.freeze([...seen.values()]);
+    });
+}

@@ -1,8 +1,12 @@
 import type { Database } from '@relocation/db';
-import { MoveJournal, type ContentCache, type RelocationQueue } from '@relocation/queue';
+import {
+  MoveJournal,
+  type ContentCache,
+  type RelocationQueue,
+  type RedisConnection,
+} from '@relocation/queue';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { GatewayConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
@@ -15,7 +19,7 @@ export interface InfrastructureDeps {
   /** Kysely over a mysql2 pool. */
   db: Kysely<Database>;
   /** The producer connection (`createProducerRedis`): fails fast while Redis is down. */
-  redis: Redis;
+  redis: RedisConnection;
   /** The relocation queue, on `redis`, with the configured prefix. */
   queue: RelocationQueue;
   /** The shared content cache, on `redis`, with the configured prefix. */
@@ -46,7 +50,7 @@ async function closeQuietly(app: FastifyInstance, what: string, close: () => Pro
   }
 }
 
-async function closeRedis(redis: Redis): Promise<void> {
+async function closeRedis(redis: RedisConnection): Promise<void> {
   if (redis.status !== 'ready') {
     // Not connected: stop reconnecting (no 'end' event follows while a retry is pending).
     redis.disconnect();
@@ -71,7 +75,7 @@ async function closeRedis(redis: Redis): Promise<void> {
 export const STARTUP_REDIS_WAIT_MS = 5000;
 
 /** Resolves once `redis` is ready, reports an error, or `ms` passed, whichever is first. */
-function redisSettled(redis: Redis, ms: number): Promise<void> {
+function redisSettled(redis: RedisConnection, ms: number): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {

@@ -1,6 +1,5 @@
 import type { Database } from '@relocation/db';
-import { readRedisCondition, type RedisCondition } from '@relocation/queue';
-import type { Redis } from 'ioredis';
+import { readRedisCondition, type RedisCondition, type RedisConnection } from '@relocation/queue';
 import { sql, type Kysely } from 'kysely';
 import { fromRedis, redisUnavailable } from '../errors.ts';
 
@@ -28,7 +27,7 @@ export async function probe<T>(run: () => Promise<T>): Promise<Probed<T>> {
  * Redis's condition by one INFO round trip (it answers, and whether it takes writes); `down` at
  * once while the connection is not ready (a command would wait for it).
  */
-export function probeRedis(redis: Redis): Promise<Probed<RedisCondition>> {
+export function probeRedis(redis: RedisConnection): Promise<Probed<RedisCondition>> {
   if (redis.status !== 'ready') {
     return Promise.resolve({ down: `the connection is ${redis.status}` });
   }
@@ -45,7 +44,10 @@ export function probeMysql(db: Kysely<Database>): Promise<Probed<unknown>> {
  * never been ready instead of failing, so a request would hang while Redis is down at start-up;
  * checking the status first answers 503 at once.
  */
-export async function fromQueue<T>(redis: Redis, operation: () => Promise<T>): Promise<T> {
+export async function fromQueue<T>(
+  redis: RedisConnection,
+  operation: () => Promise<T>,
+): Promise<T> {
   if (redis.status !== 'ready') {
     throw redisUnavailable(new Error(`Redis connection is ${redis.status}`));
   }

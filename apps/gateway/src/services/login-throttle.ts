@@ -1,5 +1,4 @@
-import { loginFailuresKey } from '@relocation/queue';
-import type { Redis } from 'ioredis';
+import { loginFailuresKey, type RedisConnection } from '@relocation/queue';
 
 /** Failed logins one client address may make in a window before it is throttled. */
 export const LOGIN_FAILURE_LIMIT = 10;
@@ -31,10 +30,10 @@ export interface LoginFailures {
 export class LoginThrottle {
   readonly limit: number;
   readonly windowMs: number;
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #prefix: string;
 
-  constructor(redis: Redis, prefix: string, options: LoginThrottleOptions = {}) {
+  constructor(redis: RedisConnection, prefix: string, options: LoginThrottleOptions = {}) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.limit = options.limit ?? LOGIN_FAILURE_LIMIT;

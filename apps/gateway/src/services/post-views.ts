@@ -5,9 +5,9 @@ import {
   type ContentCache,
   type RecordCountResult,
   type RelocationQueue,
+  type RedisConnection,
 } from '@relocation/queue';
 import { chooseTier, type ChooseTierOptions } from '@relocation/tiering';
-import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { AppError, contentNotFound, fromDatabase, fromRedis } from '../errors.ts';
 import { fromQueue } from './backends.ts';
@@ -16,7 +16,7 @@ import type { LevelsStore } from './levels-store.ts';
 /** What {@link postViews} needs. */
 export interface PostViewsDeps {
   db: Kysely<Database>;
-  redis: Redis;
+  redis: RedisConnection;
   queue: RelocationQueue;
   cache: ContentCache;
   levels: LevelsStore;
