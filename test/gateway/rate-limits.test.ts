@@ -178,6 +178,34 @@ describe('abuse limits on the write routes (counted in Redis)', () => {
     expect((await post(two, B)).statusCode).toBe(200);
   });
 
+  it('reserves 1 % of a limit of 200 or more per round trip, and still lets through no more than the limit across gateways', async () => {
+    // 300 a minute: each gateway reserves 3 counts at a time in Redis and hands them out itself.
+    const one = await gateway({ RATE_LIMIT_POSTS_PER_MINUTE: '300' });
+    const two = await gateway({ RATE_LIMIT_POSTS_PER_MINUTE: '300' });
+    const key = `${rateLimitNamespace(services.prefix)}posts:ip:${A}`;
+    expect((await post(one, A)).statusCode).toBe(200);
+    expect(await services.redis.redis.get(key)).toBe('3');
+    expect((await post(one, A)).statusCode).toBe(200);
+    expect((await post(one, A)).statusCode).toBe(200);
+    expect(await services.redis.redis.get(key)).toBe('3');
+    expect((await post(two, A)).statusCode).toBe(200);
+    expect(await services.redis.redis.get(key)).toBe('6');
+    // Concurrent bursts from both gateways: exactly the rest of the allowance gets through.
+    const burst = await Promise.all(
+      Array.from({ length: 320 }, (_, i) => post(i % 2 === 0 ? one : two, A)),
+    );
+    const passed = statuses(burst).filter((s) => s === 200).length;
+    // Never more than the limit (4 were used before the burst); at most a reservation less per
+    // gateway (2 counts each) when one gateway runs out of requests holding counts it reserved.
+    expect(passed).toBeLessThanOrEqual(300 - 4);
+    expect(passed).toBeGreaterThanOrEqual(300 - 4 - 2 * 2);
+    expect(statuses(burst).filter((s) => s === 429)).toHaveLength(320 - passed);
+    expectLimited(await post(one, A), 300);
+    const ttl = await services.redis.redis.pttl(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
   it('limits registration and every admin write per route; failed logins do not use the allowance', async () => {
     const gw = await gateway({ RATE_LIMIT_WRITES_PER_MINUTE: '2' });
     const admin = { authorization: ADMIN_AUTH };

@@ -13,6 +13,7 @@ import type { RateLimits } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { errorResponse } from '../schemas.ts';
 import { sendError } from './error-handler.ts';
+import { leasedRedisStore } from './rate-limit-store.ts';
 
 /** The window every limit counts in: the settings are requests per minute. */
 export const RATE_LIMIT_WINDOW_MS = 60_000;
@@ -95,8 +96,8 @@ async function rateLimits(app: FastifyInstance): Promise<void> {
     // Nothing is limited unless a route gets the hook below.
     global: false,
     // The gateway's own producer connection: counters are shared by every gateway on the prefix.
-    redis,
-    nameSpace: rateLimitNamespace(config.queuePrefix),
+    // (Reserving a share of the limit per round trip: see leasedRedisStore.)
+    store: leasedRedisStore(redis, rateLimitNamespace(config.queuePrefix)),
     // Fail open: while Redis cannot count (down, full, read-only) requests pass unlimited, so
     // the limiter never turns a post into a 500; the post itself answers 503 if it needs Redis.
     skipOnError: true,
