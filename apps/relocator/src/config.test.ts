@@ -45,6 +45,8 @@ describe('loadConfig', () => {
       pinExpiryEveryMs: 30_000,
       capacitySweepEveryMs: 30_000,
       rateSweepEveryMs: 60_000,
+      commitGroupMs: 2,
+      commitGroupMax: 32,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -121,6 +123,22 @@ describe('loadConfig', () => {
       /RATE_SWEEP_EVERY: must be off, or a duration of at least 1s/,
     );
     expect(() => every('often')).toThrow(/RATE_SWEEP_EVERY/);
+  });
+
+  it('reads the group commit window (0 = off) and size, 2 ms and 32 moves by default', () => {
+    expect(loadConfig({})).toMatchObject({ commitGroupMs: 2, commitGroupMax: 32 });
+    expect(
+      loadConfig({ RELOCATOR_COMMIT_GROUP_MS: '0', RELOCATOR_COMMIT_GROUP_MAX: '1' }),
+    ).toMatchObject({ commitGroupMs: 0, commitGroupMax: 1 });
+    expect(
+      loadConfig({ RELOCATOR_COMMIT_GROUP_MS: '1000', RELOCATOR_COMMIT_GROUP_MAX: '1000' }),
+    ).toMatchObject({ commitGroupMs: 1000, commitGroupMax: 1000 });
+    expect(() => loadConfig({ RELOCATOR_COMMIT_GROUP_MS: '1001' })).toThrow(
+      /RELOCATOR_COMMIT_GROUP_MS/,
+    );
+    expect(() => loadConfig({ RELOCATOR_COMMIT_GROUP_MAX: '0' })).toThrow(
+      /RELOCATOR_COMMIT_GROUP_MAX/,
+    );
   });
 
   it('treats empty and blank variables as unset, and trims values', () => {

@@ -10,6 +10,7 @@ import {
   type Env,
   type SharedSettings,
 } from '@relocation/runtime';
+import { DEFAULT_COMMIT_GROUP_MAX, DEFAULT_COMMIT_GROUP_MS } from './commit-batcher.ts';
 
 /** The relocator's settings, validated; see the README's settings table for each one. */
 export interface RelocatorConfig extends SharedSettings {
@@ -59,6 +60,13 @@ export interface RelocatorConfig extends SharedSettings {
    * their level's threshold with no post); 0 = off. Runs only with `TIERING_POLICY=rate`.
    */
   readonly rateSweepEveryMs: number;
+  /**
+   * Longest milliseconds a finished move waits for others to share its MySQL transaction (group
+   * commit); 0 = every move commits alone.
+   */
+  readonly commitGroupMs: number;
+  /** Most moves committed in one MySQL transaction. */
+  readonly commitGroupMax: number;
 }
 
 const envSchema = baseEnvSchema.extend({
@@ -80,6 +88,16 @@ const envSchema = baseEnvSchema.extend({
   PIN_EXPIRY_EVERY: duration({ minMs: 1000, fallbackMs: 30_000 }),
   CAPACITY_SWEEP_EVERY: duration({ minMs: 1000, fallbackMs: 30_000 }),
   RATE_SWEEP_EVERY: duration({ minMs: 1000, fallbackMs: 60_000 }),
+  RELOCATOR_COMMIT_GROUP_MS: wholeNumber({
+    min: 0,
+    max: 1000,
+    fallback: DEFAULT_COMMIT_GROUP_MS,
+  }),
+  RELOCATOR_COMMIT_GROUP_MAX: wholeNumber({
+    min: 1,
+    max: 1000,
+    fallback: DEFAULT_COMMIT_GROUP_MAX,
+  }),
 });
 
 /**
@@ -112,5 +130,7 @@ export function loadConfig(env: Env = process.env): RelocatorConfig {
     pinExpiryEveryMs: e.PIN_EXPIRY_EVERY,
     capacitySweepEveryMs: e.CAPACITY_SWEEP_EVERY,
     rateSweepEveryMs: e.RATE_SWEEP_EVERY,
+    commitGroupMs: e.RELOCATOR_COMMIT_GROUP_MS,
+    commitGroupMax: e.RELOCATOR_COMMIT_GROUP_MAX,
   });
 }

@@ -46,6 +46,10 @@ export interface RelocatorMetrics {
   readonly policyHolds: Counter<'rule'>;
   /** Demotions the rate sweep queued (view rates decayed below their level's threshold). */
   readonly rateSweepQueued: Counter;
+  /** Moves per MySQL transaction of the group commit (1 with grouping off). */
+  readonly commitGroupSize: Histogram;
+  /** Group commits that failed as a whole and were committed one move at a time instead. */
+  readonly commitGroupFallbacks: Counter;
 }
 
 /** One tier's usage and limits as the metrics show them. */
@@ -159,6 +163,17 @@ export function createRelocatorMetrics(): RelocatorMetrics {
       name: 'relocator_capacity_demotions_total',
       help: 'Demotions queued because a tier was above its high watermark, by the tier they leave',
       labelNames: ['level'] as const,
+      registers: [registry],
+    }),
+    commitGroupSize: new Histogram({
+      name: 'relocator_commit_group_size',
+      help: 'Moves committed in one MySQL transaction (group commit)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers: [registry],
+    }),
+    commitGroupFallbacks: new Counter({
+      name: 'relocator_commit_group_fallbacks_total',
+      help: 'Group commits that failed as a whole (deadlock, lost connection) and were retried one move at a time',
       registers: [registry],
     }),
     rateSweepQueued: new Counter({

@@ -2,15 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { lstat } from 'node:fs/promises';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import {
-  commitRelocation,
-  getContent,
-  getContentPin,
+  getContentWithPin,
   HISTORY_REASONS,
   listLevels,
   recentMoves,
   releaseTierSpace,
   reserveTierSpace,
-  type Content,
+  type ContentWithPin,
   type Database,
   type HistoryReason,
 } from '@relocation/db';
@@ -42,6 +40,11 @@ import {
 import { durationText } from '@relocation/runtime';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import {
+  CommitBatcher,
+  DEFAULT_COMMIT_GROUP_MAX,
+  DEFAULT_COMMIT_GROUP_MS,
+} from './commit-batcher.ts';
 import { moveFile, type MoveFileOptions, type MoveFileResult } from './move-file.ts';
 import type { MoveMetricOutcome, RelocatorMetrics } from './metrics.ts';
 import { PermanentJobError } from './permanent-job-error.ts';
@@ -99,6 +102,13 @@ export interface RelocateOptions {
    * ({@link DEFAULT_FAULT_RETRY_MAX_MS}); the wait starts at a second and doubles.
    */
   faultRetryMaxMs?: number;
+  /**
+   * Longest milliseconds a finished move waits for others to share its MySQL transaction
+   * ({@link DEFAULT_COMMIT_GROUP_MS}); 0 = every move commits alone. See {@link CommitBatcher}.
+   */
+  commitGroupMs?: number;
+  /** Most moves in one MySQL transaction ({@link DEFAULT_COMMIT_GROUP_MAX}). */
+  commitGroupMax?: number;
 }
 
 /** What {@link createRelocateProcessor} needs. */
@@ -191,27 +201,41 @@ class HeldError extends DelayedError {}
 export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocateProcessor {
   const now = deps.now ?? Date.now;
   let levelsCache: { version: number; at: number; levels: readonly Level[] } | null = null;
+  let running = 0;
+  const commits = new CommitBatcher(
+    { db: deps.db, logger: deps.logger, metrics: deps.metrics, inFlight: () => running },
+    {
+      windowMs: deps.options.commitGroupMs ?? DEFAULT_COMMIT_GROUP_MS,
+      maxMoves: deps.options.commitGroupMax ?? DEFAULT_COMMIT_GROUP_MAX,
+    },
+  );
 
   return async (job, token, signal) => {
     const jobId = job.id ?? '';
     const cid = job.data.cid;
-    const log = deps.logger.child({ jobId, cid });
+    // A child logger costs on every job; it is made only when a line is written (the outcome of
+    // a job is a metric and a debug line: MySQL's history is the record of every move).
+    let child: Logger | null = null;
+    const log: JobLog = () => (child ??= deps.logger.child({ jobId, cid }));
+    running++;
     deps.metrics?.activeJobs.inc();
     try {
       const result = await run(job, jobId, token, signal, log);
       const { from, to } = resultTiers(result);
       deps.metrics?.moves.inc({ outcome: result.outcome, from, to });
-      log.info(
-        {
-          from,
-          to,
-          outcome: result.outcome,
-          bytes: result.outcome === 'moved' ? result.bytes : 0,
-          durationMs: result.outcome === 'moved' ? result.durationMs : 0,
-          count: result.count,
-        },
-        `relocation ${result.outcome}`,
-      );
+      if (deps.logger.isLevelEnabled('debug')) {
+        log().debug(
+          {
+            from,
+            to,
+            outcome: result.outcome,
+            bytes: result.outcome === 'moved' ? result.bytes : 0,
+            durationMs: result.outcome === 'moved' ? result.durationMs : 0,
+            count: result.count,
+          },
+          `relocation ${result.outcome}`,
+        );
+      }
       return result;
     } catch (error) {
       if (error instanceof DelayedError) {
@@ -222,15 +246,16 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
       count(permanent ? 'failed' : 'retry', job);
       if (permanent) {
         const code = permanent instanceof PermanentJobError ? permanent.code : undefined;
-        log.error({ outcome: 'failed', code, err: error }, permanent.message);
+        log().error({ outcome: 'failed', code, err: error }, permanent.message);
         throw permanent;
       }
-      log.warn(
+      log().warn(
         { outcome: 'retry', attempt: job.attemptsMade + 1, err: error },
         `relocation attempt failed, will retry: ${(error as Error).message}`,
       );
       throw error;
     } finally {
+      running--;
       deps.metrics?.activeJobs.dec();
     }
   };
@@ -244,7 +269,7 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     jobId: string,
     token: string | undefined,
     signal: AbortSignal | undefined,
-    log: Logger,
+    log: JobLog,
   ): Promise<RelocationResult> {
     // The queue contract is checked before anything else: a malformed job can only fail.
     const parsed = relocationJobDataSchema.safeParse(job.data);
@@ -262,7 +287,7 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     if (parsed.data.deployment !== undefined && parsed.data.deployment !== deployment) {
       // Left in the queue by another database's gateway (the prefix changed hands): its cid and
       // count mean nothing here (I7).
-      log.warn(
+      log().warn(
         { jobDeployment: parsed.data.deployment, deployment },
         'job belongs to another database; completed without acting on it',
       );
@@ -298,7 +323,7 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     token: string | undefined,
     previous: MoveHold | null,
     wait: StorageWait,
-    log: Logger,
+    log: JobLog,
   ): Promise<never> {
     if (!token) throw new Error('cannot delay a job without its lock token');
     const at = now();
@@ -315,7 +340,7 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
       retryAt,
     });
     deps.metrics?.waits.inc({ code: wait.fault.code, level: level ?? '' });
-    log.warn(
+    log().warn(
       { code: wait.fault.code, tier: level, retryAt, waitingSinceMs: at - since },
       `relocation waits: ${wait.fault.message}`,
     );
@@ -328,7 +353,7 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     start: Awaited<ReturnType<MoveJournal['startJob']>>,
     token: string | undefined,
     signal: AbortSignal | undefined,
-    log: Logger,
+    log: JobLog,
   ): Promise<RelocationResult> {
     const cid = job.data.cid;
     let content = await loadContent(cid);
@@ -341,8 +366,9 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
       content = await loadContent(cid);
     }
 
-    // The pin is read from MySQL (the truth), not the cache: it overrides the count.
-    const pin = await getContentPin(deps.db, cid);
+    // The pin is read from MySQL (the truth, with the content), not the cache: it overrides
+    // the count.
+    const pin = content.pinLevel === null ? null : { level: content.pinLevel };
     if (job.data.reason === 'capacity') {
       return demoteForCapacity(
         job,
@@ -400,7 +426,7 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
           retryAt: decision.allowedAt,
         });
         deps.metrics?.policyHolds.inc({ rule: decision.rule });
-        log.info(
+        log().info(
           {
             from: decision.from,
             to: decision.to,
@@ -460,7 +486,7 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
    */
   async function demoteForCapacity(
     job: RelocateJob,
-    content: Content,
+    content: ContentWithPin,
     levels: readonly Level[],
     viewCount: number,
     pin: string | null,
@@ -511,8 +537,8 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     return summaryResult(move);
   }
 
-  async function loadContent(cid: number): Promise<Content> {
-    const content = await getContent(deps.db, cid);
+  async function loadContent(cid: number): Promise<ContentWithPin> {
+    const content = await getContentWithPin(deps.db, cid);
     if (!content) {
       throw new RelocationError('CONTENT_NOT_FOUND', `content ${cid} does not exist in MySQL`);
     }
@@ -546,15 +572,15 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
    */
   async function finishPending(
     pending: PendingMove,
-    content: Content,
+    content: ContentWithPin,
     levels: readonly Level[],
     viewCount: number,
     job: RelocateJob,
     signal: AbortSignal | undefined,
-    log: Logger,
+    log: JobLog,
   ): Promise<MoveSummary | null> {
     const cid = content.cid;
-    log.warn({ pending }, `finishing the interrupted move of job ${pending.jobId}`);
+    log().warn({ pending }, `finishing the interrupted move of job ${pending.jobId}`);
     const gone = [pending.from, pending.to].filter((name) => !levels.some((l) => l.name === name));
     if (gone.length > 0) {
       // The level table changed under the move: nothing can finish it, so it must not block
@@ -750,7 +776,9 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
 
     // The file is in place. If this commit throws (MySQL down), the job retries: the retry finds
     // the pending move, sees source gone + destination present, and commits (one history row).
-    const commit = await commitRelocation(deps.db, {
+    // Committed in a group with the moves that finish about now (one transaction), each keeping
+    // its own outcome.
+    const commit = await commits.commit({
       cid,
       fromLevel: from,
       toLevel: to,
@@ -794,6 +822,9 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     };
   }
 }
+
+/** The job's logger, made on first use. */
+type JobLog = () => Logger;
 
 /** Adds to a FILE_MISSING error the tier directories that do hold the file, if any. */
 async function withWhereabouts(

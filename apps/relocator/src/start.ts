@@ -132,6 +132,8 @@ export async function startRelocator(
       verifyChecksum: config.verifyChecksum,
       copyBytesPerSecond: config.copyBytesPerSecond,
       faultRetryMaxMs: config.faultRetryMaxMs,
+      commitGroupMs: config.commitGroupMs,
+      commitGroupMax: config.commitGroupMax,
     },
   });
 

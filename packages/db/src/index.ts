@@ -14,10 +14,16 @@ export {
 } from './queries/audit.ts';
 export type { AuditContext, AuditEntry, AuditRecord, ListAuditOptions } from './queries/audit.ts';
 export type { AssignResult, LevelAssignment } from './queries/assign-content-level.ts';
-export { commitRelocation } from './queries/commit-relocation.ts';
+export { commitRelocation, commitRelocations } from './queries/commit-relocation.ts';
 export type { CommitResult, RelocationCommit } from './queries/commit-relocation.ts';
-export { contentSizes, getContent, insertContent, listContents } from './queries/contents.ts';
-export type { NewContentInput } from './queries/contents.ts';
+export {
+  contentSizes,
+  getContent,
+  getContentWithPin,
+  insertContent,
+  listContents,
+} from './queries/contents.ts';
+export type { ContentWithPin, NewContentInput } from './queries/contents.ts';
 export { getDeploymentId } from './queries/deployment.ts';
 export {
   countContentPins,
@@ -37,6 +43,7 @@ export {
 export type { HistoryReason, LatestChange } from './queries/history.ts';
 export {
   adjustTierUsage,
+  adjustTierUsageOf,
   listDemotionCandidates,
   listTierReservations,
   readTierReservations,
@@ -57,6 +64,7 @@ export type {
   ReservationResult,
   TierUsage,
   TierUsageCorrection,
+  TierUsageChange,
   TierUsageDelta,
 } from './queries/tier-usage.ts';
 export { listLevels, replaceLevels, toLevel } from './queries/levels.ts';

@@ -10,6 +10,27 @@ export async function getContent(db: Executor, cid: number): Promise<Content | u
   return db.selectFrom('contents').selectAll().where('cid', '=', cid).executeTakeFirst();
 }
 
+/** A content with the level it is pinned to (`null`: not pinned), as {@link getContentWithPin} reads it. */
+export type ContentWithPin = Content & { pinLevel: string | null };
+
+/**
+ * Reads one content and the level of its pin (if any) in one statement; `undefined` when there
+ * is no such content. What a relocation job decides with (the pin overrides the count).
+ */
+export async function getContentWithPin(
+  db: Executor,
+  cid: number,
+): Promise<ContentWithPin | undefined> {
+  const row = await db
+    .selectFrom('contents')
+    .leftJoin('content_pin', 'content_pin.cid', 'contents.cid')
+    .selectAll('contents')
+    .select('content_pin.level as pinLevel')
+    .where('contents.cid', '=', cid)
+    .executeTakeFirst();
+  return row ? { ...row, pinLevel: row.pinLevel ?? null } : undefined;
+}
+
 /** What {@link listContents} reads: a page after `afterCid` (exclusive), of at most `limit`. */
 export interface ListContentsOptions {
   afterCid?: number;

@@ -34,30 +34,51 @@ export function tierUsageShard(cid: number): number {
   return cid % TIER_USAGE_SHARDS;
 }
 
+/** A change of one level's usage by one content's move (counted in that content's shard). */
+export interface TierUsageChange extends TierUsageDelta {
+  cid: number;
+}
+
 /**
  * Adds `deltas` to the shard of `cid` on each level, in the caller's transaction (the one that
- * writes `contents`), in one statement. Rows are written in level-name order so two
- * transactions touching the same rows always lock them in the same order (no deadlock).
+ * writes `contents`), in one statement (see {@link adjustTierUsageOf}).
  */
 export async function adjustTierUsage(
   trx: Kysely<Database>,
   cid: number,
   deltas: readonly TierUsageDelta[],
 ): Promise<void> {
-  const shard = tierUsageShard(cid);
-  const merged = new Map<string, TierUsageDelta>();
-  for (const d of deltas) {
-    const seen = merged.get(d.level);
-    merged.set(d.level, {
-      level: d.level,
-      files: (seen?.files ?? 0) + d.files,
-      bytes: (seen?.bytes ?? 0) + d.bytes,
+  await adjustTierUsageOf(
+    trx,
+    deltas.map((d) => ({ ...d, cid })),
+  );
+}
+
+/**
+ * Adds the changes of any number of contents to their shards, in the caller's transaction, in one
+ * statement: changes of one (level, shard) are summed first. Rows are written in (level, shard)
+ * order so two transactions touching the same rows always lock them in the same order (no
+ * deadlock).
+ */
+export async function adjustTierUsageOf(
+  trx: Kysely<Database>,
+  changes: readonly TierUsageChange[],
+): Promise<void> {
+  const merged = new Map<string, { level: string; shard: number; files: number; bytes: number }>();
+  for (const c of changes) {
+    const shard = tierUsageShard(c.cid);
+    const key = `${shard}\u0000${c.level}`;
+    const seen = merged.get(key);
+    merged.set(key, {
+      level: c.level,
+      shard,
+      files: (seen?.files ?? 0) + c.files,
+      bytes: (seen?.bytes ?? 0) + c.bytes,
     });
   }
   const rows = [...merged.values()]
     .filter((d) => d.files !== 0 || d.bytes !== 0)
-    .sort((a, b) => (a.level < b.level ? -1 : a.level > b.level ? 1 : 0))
-    .map((d) => ({ level: d.level, shard, files: d.files, bytes: d.bytes }));
+    .sort((a, b) => (a.level < b.level ? -1 : a.level > b.level ? 1 : a.shard - b.shard));
   if (rows.length === 0) return;
   await trx
     .insertInto('tier_usage')
