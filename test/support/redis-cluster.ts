@@ -1,0 +1,209 @@
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { freePort } from './net.ts';
+
+const run = promisify(execFile);
+
+/** How long the cluster may take to start, be created and agree (`cluster_state:ok`). */
+const START_TIMEOUT_MS = 60_000;
+
+/**
+ * Whether `redis-server` and `redis-cli` are on PATH for `file`'s cluster tests. In CI they are
+ * part of the machine (`.ci/run` starts Redis with them): their absence throws instead of
+ * skipping; elsewhere the file is skipped with a warning.
+ */
+export function haveRedisClusterTools(file: string): boolean {
+  const missing = ['redis-server', 'redis-cli'].filter(
+    (tool) => spawnSync(tool, ['--version']).status !== 0,
+  );
+  if (missing.length === 0) return true;
+  const why = `no ${missing.join(' or ')} on PATH (apt-get install redis-server)`;
+  if (process.env.CI) throw new Error(`${file}: ${why}`);
+  console.warn(`${file}: skipped, ${why}`);
+  return false;
+}
+
+/** One `redis-server` of a {@link RedisCluster}. */
+export interface ClusterNodeProcess {
+  port: number;
+  child: ChildProcess;
+  /** A plain connection to this node only (CLUSTER INFO, CLUSTER KEYSLOT…). */
+  client: Redis;
+}
+
+/** A local Redis Cluster started by {@link startRedisCluster}. */
+export interface RedisCluster {
+  /** Every node, masters first (as `redis-cli --cluster create` was given them). */
+  nodes: readonly ClusterNodeProcess[];
+  /** The port of the master that owns `key`'s slot now. */
+  ownerOf(key: string): Promise<number>;
+  /** The port of a master that does not own `key`'s slot (a redirection away from it). */
+  notOwnerOf(key: string): Promise<number>;
+  /** Kills every node and removes their directory (safe to call twice). */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startRedisCluster}. */
+export interface RedisClusterOptions {
+  /** Masters (3, the least `redis-cli --cluster create` accepts). */
+  masters?: number;
+  /** Replicas per master (0). */
+  replicas?: 0 | 1;
+}
+
+function startNode(port: number, busPort: number, dir: string): ClusterNodeProcess {
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      // The bus port is chosen free too (the default, port + 10000, may be taken or above 65535).
+      '--cluster-port',
+      String(busPort),
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      `nodes-${port}.conf`,
+      '--cluster-node-timeout',
+      '2000',
+      '--dir',
+      dir,
+      '--logfile',
+      `redis-${port}.log`,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--bind',
+      '127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  // Reconnects every 50 ms until the node listens.
+  const client = new Redis({
+    port,
+    host: '127.0.0.1',
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => 50,
+  });
+  client.on('error', () => undefined);
+  return { port, child, client };
+}
+
+async function waitUntil(
+  what: string,
+  nodes: readonly ClusterNodeProcess[],
+  check: () => Promise<boolean>,
+): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!(await check().catch(() => false))) {
+    const dead = nodes.find(({ child }) => child.exitCode !== null || child.signalCode !== null);
+    if (dead) throw new Error(`Redis Cluster: node ${dead.port} exited while waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`Redis Cluster: timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The master port serving each slot range, from CLUSTER SLOTS as `node` sees it. */
+async function slotOwners(node: Redis): Promise<{ from: number; to: number; port: number }[]> {
+  const reply = (await node.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+  return reply.map(([from, to, [, port]]) => ({ from, to, port }));
+}
+
+/**
+ * Starts a local Redis Cluster: `masters` (3) `redis-server --cluster-enabled yes` on free ports
+ * with nothing persisted, each with `replicas` (0) replicas, in a fresh temporary directory;
+ * creates it with `redis-cli --cluster create … --cluster-yes` and resolves once every node says
+ * `cluster_state:ok`. Whatever fails on the way, what was started is torn down before the error
+ * is thrown; call `stop()` in `afterAll` for the rest.
+ */
+export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
+  const masters = options.masters ?? 3;
+  const replicas = options.replicas ?? 0;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'reloc-cluster-'));
+  const nodes: ClusterNodeProcess[] = [];
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    process.off('exit', killAll);
+    for (const node of nodes) node.client.disconnect();
+    await Promise.all(
+      nodes.map(async ({ child }) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = once(child, 'exit');
+        child.kill('SIGKILL');
+        await exited;
+      }),
+    );
+    await rm(dir, { recursive: true, force: true });
+  };
+  // A test process that ends without `stop()` still takes its servers with it.
+  const killAll = () => {
+    for (const { child } of nodes) child.kill('SIGKILL');
+  };
+  process.on('exit', killAll);
+  try {
+    for (let i = 0; i < masters * (1 + replicas); i++) {
+      nodes.push(startNode(await freePort(), await freePort(), dir));
+    }
+    for (const node of nodes) {
+      await waitUntil(`port ${node.port} to answer`, nodes, async () => {
+        return (await node.client.ping()) === 'PONG';
+      });
+    }
+    await run(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...nodes.map(({ port }) => `127.0.0.1:${port}`),
+        '--cluster-replicas',
+        String(replicas),
+        '--cluster-yes',
+      ],
+      { timeout: START_TIMEOUT_MS },
+    );
+    for (const node of nodes) {
+      await waitUntil(`cluster_state:ok on ${node.port}`, nodes, async () => {
+        const info = (await node.client.call('CLUSTER', 'INFO')) as string;
+        return /^cluster_state:ok\r?$/m.test(info);
+      });
+    }
+  } catch (error) {
+    // The end of each node's log says why a node would not start or join.
+    const logs = await Promise.all(
+      nodes.map(async ({ port }) => {
+        const log = await readFile(path.join(dir, `redis-${port}.log`), 'utf8').catch(() => '');
+        return `--- redis-${port}.log\n${log.split('\n').slice(-5).join('\n')}`;
+      }),
+    );
+    await stop();
+    throw new Error(`${(error as Error).message}\n${logs.join('\n')}`, { cause: error });
+  }
+  const first = nodes[0];
+  if (first === undefined) throw new Error('Redis Cluster: no node');
+  const slotOf = async (key: string) => Number(await first.client.call('CLUSTER', 'KEYSLOT', key));
+  const ownerOf = async (key: string): Promise<number> => {
+    const slot = await slotOf(key);
+    const owner = (await slotOwners(first.client)).find((r) => r.from <= slot && slot <= r.to);
+    if (owner === undefined) throw new Error(`Redis Cluster: slot ${slot} has no master`);
+    return owner.port;
+  };
+  return {
+    nodes,
+    ownerOf,
+    async notOwnerOf(key) {
+      const owner = await ownerOf(key);
+      const other = (await slotOwners(first.client)).find((r) => r.port !== owner);
+      if (other === undefined) throw new Error('Redis Cluster: one master only');
+      return other.port;
+    },
+    stop,
+  };
+}
