@@ -1,7 +1,9 @@
-import { stat } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { getContent, getContentHistory } from '@relocation/db';
+import { getContent, getContentHistory, parseDatabaseUrl } from '@relocation/db';
 import { sha256File, tempPrefix } from '@relocation/relocator';
+import { sql } from 'kysely';
+import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createHarness,
@@ -84,5 +86,93 @@ describe('a relocator killed in the middle of a copy', () => {
 
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  });
+});
+
+describe("a relocator killed between a group's file moves and its commit", () => {
+  it('leaves pending moves the next relocator commits exactly once each: no file lost or doubled', async () => {
+    const cids = [21, 22, 23, 24];
+    await insertContents(
+      h.t.db,
+      cids.map((cid) => ({ cid, level: 'bronze', filename: `k${cid}.mp4` })),
+    );
+    for (const cid of cids) await writeFile(path.join(h.dir('bronze'), `k${cid}.mp4`), `k${cid}`);
+    // Another session holds the rows: each move renames its file (bronze → gold, one disk), then
+    // its group's SELECT … FOR UPDATE waits, files moved and MySQL unchanged.
+    const locker = await createConnection({ ...parseDatabaseUrl(h.t.url), timezone: 'Z' });
+    try {
+      await locker.beginTransaction();
+      await locker.query(`SELECT cid FROM contents WHERE cid IN (${cids.join(',')}) FOR UPDATE`);
+      const first = spawnRelocator(
+        h.env({
+          RELOCATOR_CONCURRENCY: String(cids.length),
+          RELOCATOR_COMMIT_GROUP_MS: '1000',
+          RELOCATOR_COMMIT_GROUP_MAX: String(cids.length),
+        }),
+      );
+      children.push(first);
+      const jobs = await Promise.all(cids.map((cid) => h.post(cid, 2500)));
+      const outcomes = jobs.map((job) => jobOutcome(h.events, job.id ?? '', 60_000));
+      // Every move waits in a commit: the waiting transactions name every cid, one at least two.
+      let waiting: string[] = [];
+      await until(
+        async () => {
+          const { rows } = await sql<{ query: string | null }>`
+            select trx_query as query from information_schema.innodb_trx
+            where trx_state = 'LOCK WAIT'`.execute(h.t.db);
+          waiting = rows.map((r) => r.query ?? '');
+          return cids.every((cid) => waiting.some((q) => q.includes(String(cid))));
+        },
+        20_000,
+        'the group commit to wait for the locked rows',
+      );
+      expect(waiting.some((q) => cids.filter((cid) => q.includes(String(cid))).length > 1)).toBe(
+        true,
+      );
+      expect(await list(h.dir('bronze'))).toEqual([]);
+      expect(await list(h.dir('gold'))).toEqual(cids.map((cid) => `k${cid}.mp4`));
+      for (const cid of cids) {
+        expect(await h.journal.get(cid)).toMatchObject({ from: 'bronze', to: 'gold' });
+      }
+
+      first.child.kill('SIGKILL');
+      expect(await first.exited).toBe('SIGKILL');
+      await locker.rollback();
+      for (const cid of cids) {
+        expect((await getContent(h.t.db, cid))?.content_level).toBe('bronze');
+        expect(await getContentHistory(h.t.db, cid)).toEqual([]);
+      }
+
+      // A new relocator takes the stalled jobs over: each finds its pending move and commits it.
+      const second = spawnRelocator(h.env());
+      children.push(second);
+      const finished = await Promise.all(outcomes);
+      for (const outcome of finished) {
+        expect(outcome).toMatchObject({
+          state: 'completed',
+          result: { outcome: 'moved', from: 'bronze', to: 'gold' },
+        });
+      }
+      expect(await list(h.dir('bronze'))).toEqual([]);
+      // Silver holds the file of the test above; none of these.
+      expect((await list(h.dir('silver'))).filter((f) => f.startsWith('k'))).toEqual([]);
+      expect(await list(h.dir('gold'))).toEqual(cids.map((cid) => `k${cid}.mp4`));
+      for (const [i, cid] of cids.entries()) {
+        expect((await getContent(h.t.db, cid))?.content_level).toBe('gold');
+        const history = await getContentHistory(h.t.db, cid);
+        expect(history).toHaveLength(1);
+        expect(history[0]).toMatchObject({
+          old_content_level: 'bronze',
+          new_content_level: 'gold',
+          job_id: jobs[i]?.id,
+        });
+        expect(await h.journal.get(cid)).toBeNull();
+        expect((await h.cache.get(cid))?.level).toBe('gold');
+      }
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    } finally {
+      await locker.end();
+    }
   });
 });
