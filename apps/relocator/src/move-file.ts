@@ -1,12 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, type Stats } from 'node:fs';
+import { constants as fsConstants, createReadStream, type Stats } from 'node:fs';
 import {
+  copyFile,
   link,
   lstat,
   open,
   opendir,
   rename,
   rm,
+  stat,
   statfs,
   unlink,
   type FileHandle,
@@ -18,8 +20,31 @@ import { errnoCode, RelocationError } from './relocation-error.ts';
 import { MAX_FILENAME_BYTES, TEMP_MARKER } from '@relocation/contract';
 import { resolveInTier } from './tier-path.ts';
 
-/** Bytes read and written per step of a copy; memory use stays near this, whatever the file size. */
-export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Bytes read and written per step of a streamed copy (and of a checksum read); memory use stays
+ * near two of these, whatever the file size. 256 KiB: two buffers stay in the CPU cache, which
+ * measured about twice as fast as 1 MiB buffers from tmpfs to ext4 (bench/README.md, cross-fs).
+ */
+export const DEFAULT_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Most kernel copies (`copyFile`) one process runs at once. Each holds one thread of libuv's pool
+ * (4 by default) for the whole file, so the others stay free for the small file-system calls
+ * (stat, link, fsync) of the other moves; a copy beyond this many streams instead.
+ */
+export const MAX_KERNEL_COPIES = 2;
+
+/**
+ * Errors of a kernel copy that say the kernel cannot copy between these two files (no bytes are
+ * lost or half-written: libuv removes what it created); the copy is then streamed.
+ */
+const KERNEL_COPY_UNAVAILABLE: ReadonlySet<string> = new Set([
+  'ENOSYS',
+  'EXDEV',
+  'EINVAL',
+  'EOPNOTSUPP',
+  'ENOTSUP',
+]);
 
 /** Shortest time in milliseconds between two progress reports (except the last one). */
 export const DEFAULT_PROGRESS_INTERVAL_MS = 250;
@@ -51,13 +76,32 @@ export interface MoveFileOptions {
   attemptTag?: string;
   /** Also compare sha256 of the copy (hashed while copying) with the source read again. */
   verifyChecksum?: boolean;
-  /** Most bytes per second the copy reads; 0 or absent = unlimited. */
+  /**
+   * Most bytes per second the copy reads; 0 or absent = unlimited. A limited copy is always
+   * streamed (read and write loop); an unlimited one is a kernel copy (see `kernelCopy`).
+   */
   bytesPerSecond?: number;
-  /** Called at most every `progressIntervalMs` (and at 0 % and 100 %) while a copy runs. */
+  /**
+   * Copy an unthrottled file with the kernel (`copyFile`: `sendfile` from page cache to page
+   * cache, no bytes through JavaScript) rather than the read/write loop. Default true; false
+   * streams every copy. The kernel copy falls back to streaming when the kernel cannot copy
+   * between the two files, and when {@link MAX_KERNEL_COPIES} already run.
+   */
+  kernelCopy?: boolean;
+  /**
+   * Called at most every `progressIntervalMs` (and at 0 % and 100 %) while a copy runs. A kernel
+   * copy's progress is the size its temporary file has reached.
+   */
   onProgress?: (progress: MoveProgress) => void;
   progressIntervalMs?: number;
-  /** Aborts a running copy; its temporary file is removed and the source stays. */
+  /**
+   * Aborts a running copy: the call rejects with the signal's reason at once, the source stays
+   * and the temporary file is removed (a kernel copy cannot be stopped inside the kernel, so its
+   * temporary file is removed as soon as that copy returns; a stale one is also removed by the
+   * next attempt).
+   */
   signal?: AbortSignal;
+  /** Bytes per read and write of a streamed copy, and per read of a checksum ({@link DEFAULT_CHUNK_BYTES}). */
   chunkBytes?: number;
   /**
    * Before a copy, check that the destination's file system has room for the file (`statfs`)
@@ -85,6 +129,11 @@ export interface MoveFileResult {
   durationMs: number;
   /** Temporary copies of earlier, interrupted attempts that were deleted first. */
   staleTempFilesRemoved: number;
+  /**
+   * For `copied`: how the bytes were copied, by the kernel (`copyFile`) or streamed through two
+   * buffers (throttled, or the kernel could not copy these files).
+   */
+  copy?: 'kernel' | 'stream';
 }
 
 /**
@@ -97,8 +146,9 @@ export interface MoveFileResult {
  * could escape its directory → `UNSAFE_FILENAME` before anything is touched.
  *
  * On one file system the file is hard-linked to the destination (`link` fails if the destination
- * exists: no clobber) and unlinked from the source. Across file systems (`EXDEV`) it is streamed
- * to `.<filename>.relocating-<tag>` in the destination directory, fsynced, checked for size (and
+ * exists: no clobber) and unlinked from the source. Across file systems (`EXDEV`) it is copied
+ * (by the kernel, or streamed when throttled) to `.<filename>.relocating-<tag>` in the
+ * destination directory, fsynced, checked for size (and
  * sha256 with `verifyChecksum`), linked into place, and only then is the source deleted; both
  * directories are fsynced after each change. Temporary files of earlier attempts for the same
  * file name are deleted before a copy starts and when an earlier move is found finished.
@@ -110,13 +160,18 @@ export async function moveFile(options: MoveFileOptions): Promise<MoveFileResult
   const sourceDir = path.dirname(source);
   const destDir = path.dirname(dest);
   let staleTempFilesRemoved = 0;
-  const done = (outcome: MoveOutcome, bytes: number): MoveFileResult => ({
+  const done = (
+    outcome: MoveOutcome,
+    bytes: number,
+    copy?: MoveFileResult['copy'],
+  ): MoveFileResult => ({
     outcome,
     source,
     dest,
     bytes,
     durationMs: Math.round(performance.now() - started),
     staleTempFilesRemoved,
+    ...(copy === undefined ? {} : { copy }),
   });
 
   if (sourceDir === destDir) {
@@ -164,7 +219,7 @@ export async function moveFile(options: MoveFileOptions): Promise<MoveFileResult
     staleTempFilesRemoved += await removeStaleTempFiles(destDir, options.filename);
     if (options.checkFreeSpace !== false) await assertRoomFor(destDir, src.size);
     const temp = path.join(destDir, tempPrefix(options.filename) + tempTag(options.attemptTag));
-    await copyVerified(source, src, temp, options);
+    const copy = await copyVerified(source, src, temp, options);
     let placed: boolean;
     try {
       const result = await linkNoClobber(temp, dest);
@@ -181,7 +236,7 @@ export async function moveFile(options: MoveFileOptions): Promise<MoveFileResult
     await fsyncDir(destDir);
     await unlink(source);
     await fsyncDir(sourceDir);
-    return done('copied', src.size);
+    return done('copied', src.size, copy);
   }
 }
 
@@ -308,30 +363,191 @@ async function linkNoClobber(
   return 'renamed';
 }
 
+/** sha256 of the copy and of the source, when the move verifies checksums. */
+interface Digests {
+  copiedDigest: string | null;
+  sourceDigest: string | null;
+}
+
+let kernelCopiesRunning = 0;
+
 /**
- * Copies `source` to a new file `temp` (exclusive create) through two reused buffers — the next
- * chunk is read while the last one is written, so memory stays at two chunks whatever the size —
- * hashing while copying when asked, throttled when asked, abortable at any chunk; then fsyncs and
- * verifies it. (`copyFile` would use `sendfile`, which measured far slower than this loop for
- * freshly written tmpfs sources, and cannot be aborted or throttled.)
+ * Copies `source` to a new file `temp` (exclusive create), fsyncs it and verifies it (size, and
+ * sha256 with `verifyChecksum`). An unthrottled copy is a kernel copy ({@link kernelCopy}); a
+ * throttled one, one the kernel cannot do, or one beyond {@link MAX_KERNEL_COPIES} is streamed
+ * ({@link streamCopy}). Either way it is abortable, reports progress, and removes `temp` on
+ * every failure.
  */
 async function copyVerified(
   source: string,
   src: Stats,
   temp: string,
   options: MoveFileOptions,
-): Promise<void> {
+): Promise<'kernel' | 'stream'> {
   const total = src.size;
+  const interval = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+  options.signal?.throwIfAborted();
+  const report = progressReporter(total, interval, options.onProgress);
+
+  let digests: Digests | null = null;
+  const throttled = (options.bytesPerSecond ?? 0) > 0;
+  if (!throttled && options.kernelCopy !== false && kernelCopiesRunning < MAX_KERNEL_COPIES) {
+    digests = await kernelCopy(source, temp, options, report);
+  }
+  const copy = digests ? 'kernel' : 'stream';
+  digests ??= await streamCopy(source, src, temp, options, report);
+  await verifyCopy(source, src, temp, digests);
+  report(total, true);
+  return copy;
+}
+
+/**
+ * The kernel copy: `copyFile` with `COPYFILE_EXCL` (libuv tries `copy_file_range`, which Linux
+ * refuses between file systems of different types since 5.19, then `sendfile` of the whole file;
+ * both move pages inside the kernel), then an fsync. With `verifyChecksum` the source is hashed
+ * while the kernel copies (two cores at work) and the copy while it is flushed. Progress is
+ * polled from the temporary file's size. `null` when the kernel cannot copy these files (nothing
+ * is left behind; the caller streams instead).
+ */
+async function kernelCopy(
+  source: string,
+  temp: string,
+  options: MoveFileOptions,
+  report: (copied: number, force: boolean) => void,
+): Promise<Digests | null> {
+  const signal = options.signal;
+  const chunk = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  // Opened first so that a source that cannot be read fails as before, naming the source alone
+  // (copyFile's errors name both paths, and a fault is placed on the tier of the second).
+  kernelCopiesRunning++;
+  try {
+    await (await open(source, 'r')).close();
+  } catch (error) {
+    kernelCopiesRunning--;
+    throw error;
+  }
+  const copying = copyFile(source, temp, fsConstants.COPYFILE_EXCL).finally(() => {
+    kernelCopiesRunning--;
+  });
+  // Settles after the copy, whatever happens here; libuv removes `temp` when the copy fails.
+  const copied = copying.then(
+    () => true,
+    () => false,
+  );
+  const poll = pollFileSize(
+    temp,
+    options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS,
+    (size) => report(size, false),
+  );
+  try {
+    report(0, true);
+    const hashing = options.verifyChecksum ? sha256File(source, chunk, signal) : null;
+    hashing?.catch(() => undefined);
+    await untilAborted(copying, signal);
+    poll.stop();
+    const output = await open(temp, 'r');
+    let copiedDigest: string | null = null;
+    try {
+      const [, digest] = await Promise.all([
+        untilAborted(output.sync(), signal),
+        options.verifyChecksum ? sha256File(temp, chunk, signal) : null,
+      ]);
+      copiedDigest = digest;
+    } finally {
+      await output.close();
+    }
+    return { copiedDigest, sourceDigest: hashing ? await hashing : null };
+  } catch (error) {
+    poll.stop();
+    const removed = copied.then(() => discard(temp));
+    if (signal?.aborted) {
+      // The kernel copy runs on to its end; its file goes when it returns (or with the next
+      // attempt's stale-file sweep, should the process exit first).
+      removed.catch(() => undefined);
+      throw error;
+    }
+    await removed;
+    if (!(await copied) && KERNEL_COPY_UNAVAILABLE.has(errnoCode(error) ?? '')) return null;
+    throw error;
+  }
+}
+
+/** Rejects with the signal's reason as soon as it aborts, or settles as `promise` does. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      const reason: unknown = signal.reason;
+      reject(reason instanceof Error ? reason : new Error('aborted', { cause: reason }));
+    };
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise
+      .then(resolve, reject)
+      .finally(() => {
+        signal.removeEventListener('abort', onAbort);
+      })
+      .catch(() => undefined);
+  });
+}
+
+/**
+ * Calls `onSize` with the size of `file` every `intervalMs` (one `stat` at a time, none after
+ * `stop`); a missing file is skipped.
+ */
+function pollFileSize(
+  file: string,
+  intervalMs: number,
+  onSize: (size: number) => void,
+): { stop: () => void } {
+  let stopped = false;
+  let pending = false;
+  const timer = setInterval(
+    () => {
+      if (pending) return;
+      pending = true;
+      stat(file)
+        .then(
+          (st) => {
+            if (!stopped) onSize(st.size);
+          },
+          () => undefined,
+        )
+        .finally(() => {
+          pending = false;
+        })
+        .catch(() => undefined);
+    },
+    Math.max(1, intervalMs),
+  );
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}
+
+/**
+ * The streamed copy, through two reused buffers: the next chunk is read while the last one is
+ * written, so memory stays at two chunks whatever the size; hashing while copying when asked,
+ * throttled when asked, abortable at any chunk; then fsynced while the source is read again for
+ * its checksum.
+ */
+async function streamCopy(
+  source: string,
+  src: Stats,
+  temp: string,
+  options: MoveFileOptions,
+  report: (copied: number, force: boolean) => void,
+): Promise<Digests> {
   const bps = options.bytesPerSecond ?? 0;
   const baseChunk = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const chunk =
     bps > 0 ? Math.max(64 * 1024, Math.min(baseChunk, Math.floor(bps / 20))) : baseChunk;
-  const interval = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
   const hash = options.verifyChecksum ? createHash('sha256') : null;
   const signal = options.signal;
-  signal?.throwIfAborted();
 
-  const report = progressReporter(total, interval, options.onProgress);
   const input = await open(source, 'r');
   let output;
   try {
@@ -345,6 +561,7 @@ async function copyVerified(
   let copied = 0;
   let reading: Promise<unknown> = Promise.resolve();
   let writing: Promise<void> = Promise.resolve();
+  let sourceDigest: string | null = null;
   try {
     report(0, true);
     const started = performance.now();
@@ -376,7 +593,12 @@ async function copyVerified(
         if (ahead > 1) await sleep(ahead, undefined, { signal });
       }
     }
-    await output.sync();
+    // The source is read again while the copy is flushed: the disk and the hash work at once.
+    const [, digest] = await Promise.all([
+      output.sync(),
+      hash ? sha256File(source, chunk, signal) : null,
+    ]);
+    sourceDigest = digest;
   } catch (error) {
     // Let the read and write in flight settle before their handles close under them.
     await Promise.allSettled([reading, writing]);
@@ -385,24 +607,11 @@ async function copyVerified(
     throw error;
   }
   await Promise.all([input.close(), output.close()]);
-
-  let digests: { copiedDigest: string | null; sourceDigest: string | null } = {
-    copiedDigest: null,
-    sourceDigest: null,
-  };
-  if (hash) {
-    try {
-      digests = {
-        copiedDigest: hash.digest('hex'),
-        sourceDigest: await sha256File(source, chunk, signal),
-      };
-    } catch (error) {
-      await discard(temp);
-      throw error;
-    }
+  if (copied !== src.size) {
+    await discard(temp);
+    throw sourceChanged(source, src.size, copied);
   }
-  await verifyCopy(source, src, temp, copied, digests);
-  report(total, true);
+  return { copiedDigest: hash ? hash.digest('hex') : null, sourceDigest };
 }
 
 /** Writes all of `data` at the file's current position. */
@@ -414,6 +623,13 @@ async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
   }
 }
 
+function sourceChanged(source: string, total: number, now: number | string): RelocationError {
+  return new RelocationError(
+    'SOURCE_CHANGED',
+    `${source} changed while it was copied (${total} → ${now} bytes); the copy was discarded`,
+  );
+}
+
 /**
  * Checks a finished copy before it may replace the source: the source did not change while it
  * was copied, the copy has its size, and (when digests are given) the same sha256. Removes the
@@ -423,18 +639,14 @@ async function verifyCopy(
   source: string,
   src: Stats,
   temp: string,
-  copied: number,
-  digests: { copiedDigest: string | null; sourceDigest: string | null },
+  digests: Digests,
 ): Promise<void> {
   const total = src.size;
   try {
     const after = await statRegularFile(source);
     const written = await lstat(temp);
-    if (!after || after.size !== total || after.mtimeMs !== src.mtimeMs || copied !== total) {
-      throw new RelocationError(
-        'SOURCE_CHANGED',
-        `${source} changed while it was copied (${total} → ${after?.size ?? 'gone'} bytes); the copy was discarded`,
-      );
+    if (!after || after.size !== total || after.mtimeMs !== src.mtimeMs) {
+      throw sourceChanged(source, total, after?.size ?? 'gone');
     }
     if (written.size !== total) {
       throw new RelocationError(
