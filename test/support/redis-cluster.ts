@@ -54,9 +54,16 @@ export interface RedisClusterOptions {
   masters?: number;
   /** Replicas per master (0). */
   replicas?: 0 | 1;
+  /** A password every node requires (`requirepass`, and `masterauth` for replicas); none when unset. */
+  password?: string;
 }
 
-function startNode(port: number, busPort: number, dir: string): ClusterNodeProcess {
+function startNode(
+  port: number,
+  busPort: number,
+  dir: string,
+  password: string | undefined,
+): ClusterNodeProcess {
   const child = spawn(
     'redis-server',
     [
@@ -81,6 +88,7 @@ function startNode(port: number, busPort: number, dir: string): ClusterNodeProce
       'no',
       '--bind',
       '127.0.0.1',
+      ...(password === undefined ? [] : ['--requirepass', password, '--masterauth', password]),
     ],
     { stdio: 'ignore' },
   );
@@ -88,6 +96,7 @@ function startNode(port: number, busPort: number, dir: string): ClusterNodeProce
   const client = new Redis({
     port,
     host: '127.0.0.1',
+    ...(password === undefined ? {} : { password }),
     maxRetriesPerRequest: 1,
     retryStrategy: () => 50,
   });
@@ -150,7 +159,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   process.on('exit', killAll);
   try {
     for (let i = 0; i < masters * (1 + replicas); i++) {
-      nodes.push(startNode(await freePort(), await freePort(), dir));
+      nodes.push(startNode(await freePort(), await freePort(), dir, options.password));
     }
     for (const node of nodes) {
       await waitUntil(`port ${node.port} to answer`, nodes, async () => {
@@ -166,6 +175,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         '--cluster-replicas',
         String(replicas),
         '--cluster-yes',
+        ...(options.password === undefined ? [] : ['-a', options.password, '--no-auth-warning']),
       ],
       { timeout: START_TIMEOUT_MS },
     );
