@@ -181,6 +181,14 @@ export interface CachedContent {
   rateState: ViewRateState | null;
 }
 
+/** A settle waiting for its turn's pipeline (see `ContentCache.settleMove`). */
+interface PendingSettle {
+  cid: number;
+  content: { level: string; filename: string };
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * The Redis state gateway and relocator share: each cid's current tier and file name (filled
  * from MySQL on a miss, overwritten by the relocator after each commit, corrected by the cache
@@ -192,6 +200,9 @@ export interface CachedContent {
 export class ContentCache {
   readonly #redis: RedisConnection;
   readonly #source: KeySource;
+  /** Settles asked for in this turn of the event loop, sent together (see `settleMove`). */
+  #settling: PendingSettle[] = [];
+  #settleTimer: NodeJS.Immediate | null = null;
 
   constructor(redis: RedisConnection, source: KeySource) {
     this.#redis = redis;
@@ -418,18 +429,40 @@ export class ContentCache {
 
   /**
    * After a commit: points the cid's entry at its new tier, clears its hold and forgets its
-   * pending move, in one round trip (see `MoveJournal.settle`).
+   * pending move (see `MoveJournal.settle`). The settles asked for in one turn of the event loop
+   * (the moves of one group commit) travel in one pipeline: one round trip for all of them, each
+   * caller told of its own cid's failure.
    */
-  async settleMove(cid: number, content: { level: string; filename: string }): Promise<void> {
+  settleMove(cid: number, content: { level: string; filename: string }): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#settling.push({ cid, content, resolve, reject });
+      if (this.#settleTimer !== null) return;
+      this.#settleTimer = setImmediate(() => {
+        this.#settleTimer = null;
+        const batch = this.#settling.splice(0);
+        this.#settleBatch(batch).catch((error: unknown) => {
+          for (const s of batch) s.reject(error);
+        });
+      });
+    });
+  }
+
+  async #settleBatch(batch: readonly PendingSettle[]): Promise<void> {
     const k = await this.keys();
-    const results = await this.#redis
-      .pipeline()
-      .hset(k.cid(cid), 'level', content.level, 'file', content.filename)
-      .hdel(k.cid(cid), HOLD_FIELD)
-      .del(k.moving(cid))
-      .exec();
-    const failed = results?.find(([error]) => error !== null)?.[0];
-    if (!results || failed) throw failed ?? new Error('settling the move in Redis failed');
+    const pipeline = this.#redis.pipeline();
+    for (const { cid, content } of batch) {
+      pipeline
+        .hset(k.cid(cid), 'level', content.level, 'file', content.filename)
+        .hdel(k.cid(cid), HOLD_FIELD)
+        .del(k.moving(cid));
+    }
+    const results = await pipeline.exec();
+    if (!results) throw new Error('settling the moves in Redis failed');
+    batch.forEach((s, i) => {
+      const failed = results.slice(i * 3, i * 3 + 3).find(([error]) => error !== null)?.[0];
+      if (failed) s.reject(failed);
+      else s.resolve();
+    });
   }
 
   /** Records why a cid's move waits (see {@link MoveHold}). */
