@@ -110,11 +110,15 @@ describe.skipIf(!clusterHere)('connections to a Redis Cluster', () => {
     const producer = open(createProducerRedis(target));
     await ready(producer);
     const queue = new Queue('cluster-check', { connection: producer, prefix });
-    const worker = new Worker('cluster-check', async (job) => (job.data as { n: number }).n * 2, {
-      connection: open(createWorkerRedis(target)),
-      prefix,
-      autorun: false,
-    });
+    const worker = new Worker(
+      'cluster-check',
+      (job) => Promise.resolve((job.data as { n: number }).n * 2),
+      {
+        connection: open(createWorkerRedis(target)),
+        prefix,
+        autorun: false,
+      },
+    );
     queue.on('error', () => undefined);
     worker.on('error', () => undefined);
     try {
