@@ -34,9 +34,26 @@ describe('the hot path needs no MySQL for cached contents', () => {
     return sent;
   }
 
-  it('does one Redis command for a post of a cached cid that changes nothing, and one for the rate limit', async () => {
-    // The rate limit's counter (one script), then the post's own script.
-    expect(await commandsOfOnePost(gw)).toEqual(['evalsha', 'evalsha']);
+  it('does one Redis command for a post of a cached cid that changes nothing, its rate limit counted from counts reserved before', async () => {
+    // The default limit (6000 a minute) reserves 60 counts per round trip: the warm-up did.
+    expect(await commandsOfOnePost(gw)).toEqual(['evalsha']);
+  });
+
+  it('adds one round trip for the rate limit when the limit is under 200 (every request counted in Redis)', async () => {
+    const strict = await buildGateway(services, { RATE_LIMIT_POSTS_PER_MINUTE: '100' });
+    try {
+      // The counter's transaction (one write, one round trip), then the post's own script.
+      expect(await commandsOfOnePost(strict)).toEqual([
+        'multi',
+        'incrby',
+        'pexpire',
+        'pttl',
+        'exec',
+        'evalsha',
+      ]);
+    } finally {
+      await strict.app.close();
+    }
   });
 
   it('does exactly one Redis command for that post with the rate limit off', async () => {

@@ -20,6 +20,7 @@ import { bullBoardPlugin } from './plugins/bull-board.ts';
 import { errorHandlerPlugin } from './plugins/error-handler.ts';
 import { infrastructurePlugin, type InfrastructureDeps } from './plugins/infrastructure.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
+import { batchRedisWrites } from './plugins/redis-write-batching.ts';
 import { rateLimitsPlugin } from './plugins/rate-limits.ts';
 import { securityHeadersPlugin } from './plugins/security-headers.ts';
 import { viewReportsPlugin } from './plugins/view-reports.ts';
@@ -210,6 +211,8 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
   app.removeContentTypeParser('text/plain');
   await app.register(formbody);
 
+  // One write (and one read) per event-loop turn for all the turn's Redis commands.
+  batchRedisWrites(deps.redis);
   await app.register(infrastructurePlugin, deps);
   // Before any route: every route gets its access level (and its OpenAPI security) as declared.
   await app.register(accessPlugin, { publicPaths: [DOCS_PATH] });
