@@ -1,7 +1,7 @@
 // One cross-filesystem move with the relocator's moveFile (real code), in a process of its own
 // so its peak RSS is the move's. Env BENCH_MOVE (JSON): { sourceDir, destDir, filename,
-// verifyChecksum, idle }. With `idle` it loads the same modules and moves nothing (the RSS
-// baseline). Sends { durationMs, bytes, outcome, maxRssKiB } over IPC, then exits.
+// verifyChecksum, kernelCopy, idle }. With `idle` it loads the same modules and moves nothing (the
+// RSS baseline). Sends { durationMs, bytes, outcome, copy, maxRssKiB } over IPC, then exits.
 import { performance } from 'node:perf_hooks';
 import { moveFile } from '@relocation/relocator';
 import { requireEnv } from './ipc.ts';
@@ -11,6 +11,8 @@ interface MoveParams {
   destDir: string;
   filename: string;
   verifyChecksum: boolean;
+  /** false: the streamed copy (what throttled copies and file systems without a kernel copy get). */
+  kernelCopy?: boolean;
   idle: boolean;
 }
 
@@ -24,11 +26,13 @@ if (!params.idle) {
     filename: params.filename,
     attemptTag: 'bench',
     verifyChecksum: params.verifyChecksum,
+    ...(params.kernelCopy === undefined ? {} : { kernelCopy: params.kernelCopy }),
   });
   report = {
     durationMs: performance.now() - started,
     bytes: result.bytes,
     outcome: result.outcome,
+    copy: result.copy,
   };
 }
 // maxRSS is in KiB: the peak resident set of this process over its whole life.
