@@ -70,8 +70,8 @@ export function describeUnreachable(
 
 /** Where a Redis target points, for messages: `host:port`, or the cluster's listed nodes. */
 export function redisAddress(target: RedisTarget): string {
-  if (target.redisClusterNodes !== null) {
-    const nodes = target.redisClusterNodes.map(({ host, port }) => `${host}:${port}`);
+  if (target.redisCluster !== null) {
+    const nodes = target.redisCluster.nodes.map(({ host, port }) => `${host}:${port}`);
     return `the Redis Cluster of ${nodes.join(', ')}`;
   }
   try {
@@ -90,8 +90,7 @@ const CLUSTER_UNREACHABLE = /None of startup nodes is available|Failed to refres
  * listed nodes with the cluster's hint; `null` when the error is not about reaching it.
  */
 export function describeUnreachableRedis(target: RedisTarget, error: unknown): string | null {
-  if (target.redisClusterNodes === null)
-    return describeUnreachable('Redis', target.redisUrl, error);
+  if (target.redisCluster === null) return describeUnreachable('Redis', target.redisUrl, error);
   const code = errorCode(error);
   const message = error instanceof Error ? error.message : String(error);
   if (

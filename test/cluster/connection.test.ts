@@ -57,7 +57,10 @@ describe.skipIf(!clusterHere)('connections to a Redis Cluster', () => {
     // Named by a node that does not own the prefix's slot; REDIS_URL's host is never dialled.
     target = {
       redisUrl: `redis://:${encodeURIComponent(PASSWORD)}@127.0.0.1:1`,
-      redisClusterNodes: [{ host: '127.0.0.1', port: await cluster.notOwnerOf(prefix) }],
+      redisCluster: {
+        nodes: [{ host: '127.0.0.1', port: await cluster.notOwnerOf(prefix) }],
+        natMap: {},
+      },
     };
   });
   afterEach(() => {

@@ -55,8 +55,8 @@ describe('REDIS_CLUSTER_NODES, read by both apps alike', () => {
         { host: '127.0.0.1', port: 7000 },
         { host: '127.0.0.1', port: 7001 },
       ];
-      expect(loadGatewayConfig(env).redisClusterNodes).toEqual(nodes);
-      expect(loadRelocatorConfig(env).redisClusterNodes).toEqual(nodes);
+      expect(loadGatewayConfig(env).redisCluster).toEqual({ nodes, natMap: {} });
+      expect(loadRelocatorConfig(env).redisCluster).toEqual({ nodes, natMap: {} });
     }
   });
 });

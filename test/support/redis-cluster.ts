@@ -56,14 +56,26 @@ export interface RedisClusterOptions {
   replicas?: 0 | 1;
   /** A password every node requires (`requirepass`, and `masterauth` for replicas); none when unset. */
   password?: string;
+  /**
+   * Each node announces itself to clients as `node-<port>.invalid` instead of 127.0.0.1 (as
+   * containers announce a name only their own network resolves), so a client reaches the
+   * nodes only through a NAT map (`REDIS_CLUSTER_NAT_MAP`).
+   */
+  announceHostnames?: boolean;
+}
+
+/** The name a node on `port` announces with `announceHostnames` (it resolves nowhere). */
+export function announcedHost(port: number): string {
+  return `node-${port}.invalid`;
 }
 
 function startNode(
   port: number,
   busPort: number,
   dir: string,
-  password: string | undefined,
+  options: RedisClusterOptions,
 ): ClusterNodeProcess {
+  const { password, announceHostnames = false } = options;
   const child = spawn(
     'redis-server',
     [
@@ -89,6 +101,14 @@ function startNode(
       '--bind',
       '127.0.0.1',
       ...(password === undefined ? [] : ['--requirepass', password, '--masterauth', password]),
+      ...(announceHostnames
+        ? [
+            '--cluster-announce-hostname',
+            announcedHost(port),
+            '--cluster-preferred-endpoint-type',
+            'hostname',
+          ]
+        : []),
     ],
     { stdio: 'ignore' },
   );
@@ -159,7 +179,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   process.on('exit', killAll);
   try {
     for (let i = 0; i < masters * (1 + replicas); i++) {
-      nodes.push(startNode(await freePort(), await freePort(), dir, options.password));
+      nodes.push(startNode(await freePort(), await freePort(), dir, options));
     }
     for (const node of nodes) {
       await waitUntil(`port ${node.port} to answer`, nodes, async () => {

@@ -4,6 +4,7 @@ import {
   Redis,
   type ClusterOptions,
   type DNSLookupFunction,
+  type NatMap,
   type RedisOptions,
 } from 'ioredis';
 
@@ -13,17 +14,28 @@ export interface RedisNode {
   readonly port: number;
 }
 
+/** A Redis Cluster as the apps reach it (`REDIS_CLUSTER_NODES`, `REDIS_CLUSTER_NAT_MAP`). */
+export interface RedisClusterTarget {
+  /** Any nodes of the cluster, to discover the others from. */
+  readonly nodes: readonly RedisNode[];
+  /**
+   * Where to dial a node the cluster announces as `host:port` (its key) when that address is not
+   * reachable from here, e.g. a container's name or internal address; empty for none.
+   */
+  readonly natMap: Readonly<Record<string, RedisNode>>;
+}
+
 /**
  * Where the apps' Redis is: one server (`REDIS_URL`, the default), or a Redis Cluster reached
- * through any of its nodes (`REDIS_CLUSTER_NODES`). With cluster nodes, only the user, the
- * password and the scheme (`rediss:` = TLS) of `redisUrl` count, for every node; its host, port
- * and database are not used (a cluster has database 0 only). The apps' configurations carry both
+ * through any of its nodes (`REDIS_CLUSTER_NODES`). With a cluster, only the user, the password
+ * and the scheme (`rediss:` = TLS) of `redisUrl` count, for every node; its host, port and
+ * database are not used (a cluster has database 0 only). The apps' configurations carry both
  * fields, so a configuration is a target as it is.
  */
 export interface RedisTarget {
   readonly redisUrl: string;
-  /** The cluster nodes to discover the cluster from, or `null` for the single server. */
-  readonly redisClusterNodes: readonly RedisNode[] | null;
+  /** The cluster, or `null` for the single server of `redisUrl`. */
+  readonly redisCluster: RedisClusterTarget | null;
 }
 
 /** A connection the apps work with: a single server's, or a Redis Cluster's. */
@@ -96,8 +108,8 @@ export function createWorkerRedis(
 
 function openRedis(target: RedisTarget | string, options: RedisOptions): RedisConnection {
   if (typeof target === 'string') return new Redis(target, options);
-  if (target.redisClusterNodes === null) return new Redis(target.redisUrl, options);
-  return openCluster(target.redisUrl, target.redisClusterNodes, options);
+  if (target.redisCluster === null) return new Redis(target.redisUrl, options);
+  return openCluster(target.redisUrl, target.redisCluster, options);
 }
 
 /** The per-node options a Redis URL carries in cluster mode: user, password and TLS. */
@@ -117,13 +129,24 @@ function nodeOptionsOf(url: string): RedisOptions {
 // operator wrote (ioredis's advice for managed clusters such as ElastiCache).
 const KEEP_HOST_NAME: DNSLookupFunction = (address, callback) => callback(null, address);
 
-function openCluster(url: string, nodes: readonly RedisNode[], options: RedisOptions): Cluster {
+function natMapOf(natMap: Readonly<Record<string, RedisNode>>): NatMap {
+  return Object.fromEntries(
+    Object.entries(natMap).map(([announced, { host, port }]) => [announced, { host, port }]),
+  );
+}
+
+function openCluster(
+  url: string,
+  { nodes, natMap }: RedisClusterTarget,
+  options: RedisOptions,
+): Cluster {
   // Reconnection, the offline queue and the ready check belong to the cluster, not its nodes.
   const { retryStrategy, enableOfflineQueue, enableReadyCheck, lazyConnect, ...perNode } = options;
   const nodeOptions = nodeOptionsOf(url);
   const clusterOptions: ClusterOptions = {
     redisOptions: { ...nodeOptions, ...perNode },
     ...(nodeOptions.tls === undefined ? {} : { dnsLookup: KEEP_HOST_NAME }),
+    ...(Object.keys(natMap).length === 0 ? {} : { natMap: natMapOf(natMap) }),
   };
   // Only the options given: an `undefined` would override ioredis's default.
   if (retryStrategy !== undefined) clusterOptions.clusterRetryStrategy = retryStrategy;

@@ -20,6 +20,7 @@ describe('the base environment schema', () => {
     expect(load({})).toEqual({
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_CLUSTER_NODES: null,
+      REDIS_CLUSTER_NAT_MAP: null,
       DATABASE_URL: 'mysql://root@127.0.0.1:3306/relocation',
       QUEUE_PREFIX: 'bull',
       LOG_LEVEL: 'info',
@@ -48,6 +49,7 @@ describe('the base environment schema', () => {
     ).toEqual({
       REDIS_URL: 'redis://cache:6380/2',
       REDIS_CLUSTER_NODES: null,
+      REDIS_CLUSTER_NAT_MAP: null,
       DATABASE_URL: 'mysql://app@db:3307/tiers',
       QUEUE_PREFIX: '{relocation}',
       LOG_LEVEL: 'info',
@@ -66,6 +68,7 @@ describe('the base environment schema', () => {
       load({
         REDIS_URL: 'http://127.0.0.1:6379',
         REDIS_CLUSTER_NODES: '10.0.0.1',
+        REDIS_CLUSTER_NAT_MAP: 'a:1',
         DATABASE_URL: 'postgres://db/x',
         QUEUE_PREFIX: 'a:b',
         LOG_LEVEL: 'loud',
@@ -79,6 +82,7 @@ describe('the base environment schema', () => {
     expect(issues.map((line) => line.split(':')[0])).toEqual([
       'REDIS_URL',
       'REDIS_CLUSTER_NODES',
+      'REDIS_CLUSTER_NAT_MAP',
       'DATABASE_URL',
       'QUEUE_PREFIX',
       'LOG_LEVEL',
@@ -140,7 +144,7 @@ describe('the base environment schema', () => {
   });
 
   it('gives the shared settings a single server without REDIS_CLUSTER_NODES, the nodes with it', () => {
-    expect(sharedSettings(load({})).redisClusterNodes).toBeNull();
+    expect(sharedSettings(load({})).redisCluster).toBeNull();
     const settings = sharedSettings(
       load({
         REDIS_CLUSTER_NODES: '10.0.0.1:7000',
@@ -150,9 +154,49 @@ describe('the base environment schema', () => {
     );
     expect(settings).toMatchObject({
       redisUrl: 'rediss://app:s3cret@ignored:1/0',
-      redisClusterNodes: [{ host: '10.0.0.1', port: 7000 }],
+      redisCluster: { nodes: [{ host: '10.0.0.1', port: 7000 }], natMap: {} },
       queuePrefix: '{relocation}',
     });
+  });
+
+  it.each([
+    [
+      'redis-1:6379=127.0.0.1:7001, redis-2:6379=127.0.0.1:7002',
+      {
+        'redis-1:6379': { host: '127.0.0.1', port: 7001 },
+        'redis-2:6379': { host: '127.0.0.1', port: 7002 },
+      },
+    ],
+    [
+      '10.1.2.3:6379=gw.example.com:16379',
+      { '10.1.2.3:6379': { host: 'gw.example.com', port: 16_379 } },
+    ],
+    ['redis-1:6379', null],
+    ['redis-1:6379=', null],
+    ['redis-1:6379=a:1=b:2', null],
+    ['redis-1:6379=a:1,redis-1:6379=b:2', null],
+  ])('REDIS_CLUSTER_NAT_MAP=%j reads as %j (null: refused)', (value, natMap) => {
+    const env = {
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000',
+      QUEUE_PREFIX: '{r}',
+      REDIS_CLUSTER_NAT_MAP: value,
+    };
+    if (natMap !== null) expect(sharedSettings(load(env)).redisCluster?.natMap).toEqual(natMap);
+    else {
+      expect(issuesOf(() => load(env))).toEqual([
+        `REDIS_CLUSTER_NAT_MAP: must be a comma-separated list of host:port=host:port pairs such as redis-1:6379=127.0.0.1:7001 (got ${JSON.stringify(value)})`,
+      ]);
+    }
+  });
+
+  it('refuses a NAT map without cluster nodes', () => {
+    expect(
+      issuesOf(() =>
+        sharedSettings(load({ REDIS_CLUSTER_NAT_MAP: 'redis-1:6379=127.0.0.1:7001' })),
+      ),
+    ).toEqual([
+      'REDIS_CLUSTER_NAT_MAP: applies to a Redis Cluster only: set REDIS_CLUSTER_NODES too',
+    ]);
   });
 
   it('refuses a prefix without a hash tag and a database other than 0 on a cluster, naming both', () => {

@@ -1,9 +1,9 @@
 import { parseDatabaseUrl } from '@relocation/db';
-import { DEFAULT_QUEUE_PREFIX, hashTagOf, type RedisNode } from '@relocation/queue';
+import { DEFAULT_QUEUE_PREFIX, hashTagOf, type RedisClusterTarget } from '@relocation/queue';
 import type { ChooseTierOptions } from '@relocation/tiering';
 import { z } from 'zod';
 import { ConfigError } from './config-error.ts';
-import { hostPorts, oneOf } from './env-fields.ts';
+import { hostPortMap, hostPorts, oneOf } from './env-fields.ts';
 import {
   flapBudget,
   hysteresis,
@@ -70,6 +70,11 @@ export const baseEnvSchema = z.object({
    * and REDIS_URL only lends its user, password and TLS (`rediss:`) to every node.
    */
   REDIS_CLUSTER_NODES: hostPorts('10.0.0.1:6379,10.0.0.2:6379'),
+  /**
+   * With REDIS_CLUSTER_NODES: where to dial the nodes the cluster announces under addresses not
+   * reachable from here (`announced=reachable,…`, e.g. `redis-1:6379=127.0.0.1:7001`).
+   */
+  REDIS_CLUSTER_NAT_MAP: hostPortMap('redis-1:6379=127.0.0.1:7001'),
   DATABASE_URL: urlSetting('mysql://root@127.0.0.1:3306/relocation', databaseUrlProblem),
   QUEUE_PREFIX: z
     .string()
@@ -107,11 +112,11 @@ export type BaseEnv = z.output<typeof baseEnvSchema>;
 export interface SharedSettings {
   readonly redisUrl: string;
   /**
-   * The Redis Cluster nodes to discover the cluster from (`REDIS_CLUSTER_NODES`), or `null` for
-   * the single server of `redisUrl`. The settings are a `RedisTarget` of `@relocation/queue` as
-   * they are: pass them to `createProducerRedis` / `createWorkerRedis`.
+   * The Redis Cluster (`REDIS_CLUSTER_NODES`, `REDIS_CLUSTER_NAT_MAP`), or `null` for the single
+   * server of `redisUrl`. The settings are a `RedisTarget` of `@relocation/queue` as they are:
+   * pass them to `createProducerRedis` / `createWorkerRedis`.
    */
-  readonly redisClusterNodes: readonly RedisNode[] | null;
+  readonly redisCluster: RedisClusterTarget | null;
   readonly databaseUrl: string;
   /** BullMQ key prefix shared by the apps; also prefixes the content cache and the journal. */
   readonly queuePrefix: string;
@@ -125,14 +130,18 @@ export interface SharedSettings {
 }
 
 /**
- * What a Redis Cluster asks of the other settings, as issue lines (none without
- * `REDIS_CLUSTER_NODES`): a hash-tagged QUEUE_PREFIX, so that every key one BullMQ script or one
- * of our scripts touches is in one slot (the prefix is not changed for the operator: another
- * prefix is another deployment's keys), and no database in REDIS_URL but 0 (a cluster has no
- * other).
+ * What a Redis Cluster asks of the other settings, as issue lines: a hash-tagged QUEUE_PREFIX,
+ * so that every key one BullMQ script or one of our scripts touches is in one slot (the prefix is
+ * not changed for the operator: another prefix is another deployment's keys), and no database in
+ * REDIS_URL but 0 (a cluster has no other). Without `REDIS_CLUSTER_NODES`, a NAT map is refused
+ * (it would be ignored).
  */
 function clusterProblems(env: BaseEnv): string[] {
-  if (env.REDIS_CLUSTER_NODES === null) return [];
+  if (env.REDIS_CLUSTER_NODES === null) {
+    return env.REDIS_CLUSTER_NAT_MAP === null
+      ? []
+      : ['REDIS_CLUSTER_NAT_MAP: applies to a Redis Cluster only: set REDIS_CLUSTER_NODES too'];
+  }
   const problems: string[] = [];
   if (hashTagOf(env.QUEUE_PREFIX) === null) {
     problems.push(
@@ -157,7 +166,13 @@ export function sharedSettings(env: BaseEnv): SharedSettings {
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     redisUrl: env.REDIS_URL,
-    redisClusterNodes: env.REDIS_CLUSTER_NODES,
+    redisCluster:
+      env.REDIS_CLUSTER_NODES === null
+        ? null
+        : Object.freeze({
+            nodes: env.REDIS_CLUSTER_NODES,
+            natMap: env.REDIS_CLUSTER_NAT_MAP ?? Object.freeze({}),
+          }),
     databaseUrl: env.DATABASE_URL,
     queuePrefix: env.QUEUE_PREFIX,
     logLevel: env.LOG_LEVEL,

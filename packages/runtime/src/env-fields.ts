@@ -170,3 +170,31 @@ export function hostPorts(example: string) {
       return Object.freeze([...seen.values()]);
     });
 }
+
+/**
+ * A comma-separated list of `from=to` address pairs (each side read by {@link parseHostPort}),
+ * as a frozen map from `host:port` of `from` to the address `to`; `null` when unset. A `from`
+ * given twice is refused.
+ */
+export function hostPortMap(example: string) {
+  const message = `must be a comma-separated list of host:port=host:port pairs such as ${example}`;
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined) return null;
+      const map: Record<string, HostPort> = {};
+      for (const part of raw.split(',')) {
+        const [fromText, toText, extra] = part.split('=').map((side) => side.trim());
+        const from = parseHostPort(fromText ?? '');
+        const to = parseHostPort(toText ?? '');
+        const key = from === null ? '' : `${from.host}:${from.port}`;
+        if (from === null || to === null || extra !== undefined || key in map) {
+          ctx.addIssue({ code: 'custom', message });
+          return z.NEVER;
+        }
+        map[key] = to;
+      }
+      return Object.freeze(map);
+    });
+}
