@@ -181,12 +181,64 @@ export interface CachedContent {
   rateState: ViewRateState | null;
 }
 
-/** A settle waiting for its turn's pipeline (see `ContentCache.settleMove`). */
-interface PendingSettle {
+/**
+ * Calls made in one turn of the event loop, sent to Redis together (one pipeline, one round trip):
+ * `add` queues a call; once the turn's callbacks have run (`setImmediate`), `send` gets every
+ * queued input and answers, in their order, each one's result or its own error. The jobs of one
+ * group commit, or jobs fetched together, thus share a round trip.
+ */
+export class TurnBatch<I, O> {
+  readonly #send: (inputs: readonly I[]) => Promise<readonly (O | Error)[]>;
+  #queued: { input: I; resolve: (output: O) => void; reject: (error: unknown) => void }[] = [];
+  #timer: NodeJS.Immediate | null = null;
+
+  constructor(send: (inputs: readonly I[]) => Promise<readonly (O | Error)[]>) {
+    this.#send = send;
+  }
+
+  /** Queues `input` for this turn's batch; resolves with its own answer. */
+  add(input: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.#queued.push({ input, resolve, reject });
+      if (this.#timer !== null) return;
+      this.#timer = setImmediate(() => {
+        this.#timer = null;
+        const batch = this.#queued.splice(0);
+        this.#send(batch.map((q) => q.input)).then(
+          (outputs) => {
+            batch.forEach((q, i) => {
+              const output = outputs[i];
+              if (output instanceof Error) q.reject(output);
+              else if (output === undefined) q.reject(new Error('no answer in the batch'));
+              else q.resolve(output);
+            });
+          },
+          (error: unknown) => {
+            for (const q of batch) q.reject(error);
+          },
+        );
+      });
+    });
+  }
+}
+
+/** The first error of a pipeline's replies `[from, to)`, or `null`. */
+export function pipelineError(
+  replies: readonly [Error | null, unknown][],
+  from: number,
+  to: number,
+): Error | null {
+  for (let i = from; i < to; i++) {
+    const error = replies[i]?.[0];
+    if (error) return error;
+  }
+  return replies.length < to ? new Error('the pipeline answered fewer replies than it sent') : null;
+}
+
+/** What `ContentCache.settleMove` writes for one cid. */
+interface SettleInput {
   cid: number;
   content: { level: string; filename: string };
-  resolve: () => void;
-  reject: (error: unknown) => void;
 }
 
 /**
@@ -200,9 +252,8 @@ interface PendingSettle {
 export class ContentCache {
   readonly #redis: RedisConnection;
   readonly #source: KeySource;
-  /** Settles asked for in this turn of the event loop, sent together (see `settleMove`). */
-  #settling: PendingSettle[] = [];
-  #settleTimer: NodeJS.Immediate | null = null;
+  /** Settles asked for in one turn of the event loop, sent together (see `settleMove`). */
+  readonly #settles = new TurnBatch((batch: readonly SettleInput[]) => this.#settleBatch(batch));
 
   constructor(redis: RedisConnection, source: KeySource) {
     this.#redis = redis;
@@ -434,20 +485,10 @@ export class ContentCache {
    * caller told of its own cid's failure.
    */
   settleMove(cid: number, content: { level: string; filename: string }): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#settling.push({ cid, content, resolve, reject });
-      if (this.#settleTimer !== null) return;
-      this.#settleTimer = setImmediate(() => {
-        this.#settleTimer = null;
-        const batch = this.#settling.splice(0);
-        this.#settleBatch(batch).catch((error: unknown) => {
-          for (const s of batch) s.reject(error);
-        });
-      });
-    });
+    return this.#settles.add({ cid, content }).then(() => undefined);
   }
 
-  async #settleBatch(batch: readonly PendingSettle[]): Promise<void> {
+  async #settleBatch(batch: readonly SettleInput[]): Promise<(true | Error)[]> {
     const k = await this.keys();
     const pipeline = this.#redis.pipeline();
     for (const { cid, content } of batch) {
@@ -456,13 +497,8 @@ export class ContentCache {
         .hdel(k.cid(cid), HOLD_FIELD)
         .del(k.moving(cid));
     }
-    const results = await pipeline.exec();
-    if (!results) throw new Error('settling the moves in Redis failed');
-    batch.forEach((s, i) => {
-      const failed = results.slice(i * 3, i * 3 + 3).find(([error]) => error !== null)?.[0];
-      if (failed) s.reject(failed);
-      else s.resolve();
-    });
+    const replies = (await pipeline.exec()) ?? [];
+    return batch.map((_, i) => pipelineError(replies, i * 3, i * 3 + 3) ?? true);
   }
 
   /** Records why a cid's move waits (see {@link MoveHold}). */

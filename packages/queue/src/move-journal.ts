@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import type { ViewRateState } from '@relocation/tiering';
 import type { Result } from 'ioredis';
 import type { RedisConnection } from './connection.ts';
-import { parseRateState, type ContentCache, type MoveHold } from './content-cache.ts';
+import {
+  TurnBatch,
+  parseRateState,
+  pipelineError,
+  type ContentCache,
+  type MoveHold,
+} from './content-cache.ts';
 import type { KeySource, RelocationKeys } from './keys.ts';
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
@@ -60,6 +66,10 @@ export interface PendingMove {
 export class MoveJournal {
   readonly #redis: RedisConnection;
   readonly #source: KeySource;
+  /** Job starts of one turn of the event loop, sent together (see {@link startJob}). */
+  readonly #starts = new TurnBatch((batch: readonly StartInput[]) => this.#startBatch(batch));
+  /** Pending moves recorded in one turn, sent together (see {@link begin}). */
+  readonly #begins = new TurnBatch((batch: readonly BeginInput[]) => this.#beginBatch(batch));
 
   constructor(redis: RedisConnection, source: KeySource) {
     this.#redis = redis;
@@ -86,6 +96,7 @@ export class MoveJournal {
    * What a job needs from Redis when it starts, in one round trip: records `jobId` as the cid's
    * last job, and reads the cid's latest posted count, the published levels' version, the cid's
    * pending move and its hold (why an earlier attempt waited, if one did).
+   * The starts of one turn of the event loop share that round trip (a {@link TurnBatch}).
    */
   async startJob(
     cid: number,
@@ -99,14 +110,11 @@ export class MoveJournal {
     /** The cid's view-rate state (`TIERING_POLICY=rate`), `null` when none is kept. */
     rateState: ViewRateState | null;
   }> {
-    const k = await this.#keys();
-    const [count, version, flat, holdJson, rate] = await this.#redis.relocatorStartJob(
-      k.cid(cid),
-      k.levelsVersion,
-      k.moving(cid),
+    const [count, version, flat, holdJson, rate] = await this.#starts.add({
+      cid,
       jobId,
-      cache.holdField,
-    );
+      holdField: cache.holdField,
+    });
     const h: Record<string, string> = {};
     for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i] ?? ''] = flat[i + 1] ?? '';
     return {
@@ -116,6 +124,16 @@ export class MoveJournal {
       hold: holdJson === null ? null : parseHold(holdJson),
       rateState: parseRateState(rate[0], rate[1], rate[2]),
     };
+  }
+
+  async #startBatch(batch: readonly StartInput[]): Promise<(StartReply | Error)[]> {
+    const k = await this.#keys();
+    const pipeline = this.#redis.pipeline();
+    for (const { cid, jobId, holdField } of batch) {
+      pipeline.relocatorStartJob(k.cid(cid), k.levelsVersion, k.moving(cid), jobId, holdField);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    return batch.map((_, i) => pipelineError(replies, i, i + 1) ?? (replies[i]?.[1] as StartReply));
   }
 
   /**
@@ -131,12 +149,22 @@ export class MoveJournal {
     await cache.settleMove(cid, content);
   }
 
-  /** Records a move before any file is touched (replacing whatever was recorded). */
+  /**
+   * Records a move before any file is touched (replacing whatever was recorded); the records of
+   * one turn of the event loop share a round trip.
+   */
   async begin(cid: number, move: PendingMove): Promise<void> {
-    await this.#redis.relocatorBeginMove(
-      (await this.#keys()).moving(cid),
-      ...pendingMoveFields(move),
-    );
+    await this.#begins.add({ cid, move });
+  }
+
+  async #beginBatch(batch: readonly BeginInput[]): Promise<(true | Error)[]> {
+    const k = await this.#keys();
+    const pipeline = this.#redis.pipeline();
+    for (const { cid, move } of batch) {
+      pipeline.relocatorBeginMove(k.moving(cid), ...pendingMoveFields(move));
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    return batch.map((_, i) => pipelineError(replies, i, i + 1) ?? true);
   }
 
   /**
@@ -216,6 +244,28 @@ export class MoveJournal {
       keys: async () => cache.keys(),
     });
   }
+}
+
+/** One job start of a {@link TurnBatch}. */
+interface StartInput {
+  cid: number;
+  jobId: string;
+  holdField: string;
+}
+
+/** What start-job-3.lua answers. */
+type StartReply = [
+  string | null,
+  string,
+  string[],
+  string | null,
+  [string | null, string | null, string | null],
+];
+
+/** One pending move to record, of a {@link TurnBatch}. */
+interface BeginInput {
+  cid: number;
+  move: PendingMove;
 }
 
 /** The hash fields a pending move is stored as. */
