@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsConstants, createReadStream, type Stats } from 'node:fs';
+import { constants as fsConstants, type Stats } from 'node:fs';
 import {
   copyFile,
   link,
@@ -693,18 +693,45 @@ async function sameContent(a: string, aStat: Stats, b: string, bStat: Stats): Pr
   return ha === hb;
 }
 
-/** sha256 of a file, streamed. */
+/**
+ * sha256 of a file, read through two reused buffers of `chunkBytes` (the next chunk is read while
+ * the last one is hashed), so memory stays flat whatever the size; abortable at any chunk.
+ */
 export async function sha256File(
   file: string,
-  highWaterMark = DEFAULT_CHUNK_BYTES,
+  chunkBytes = DEFAULT_CHUNK_BYTES,
   signal?: AbortSignal,
 ): Promise<string> {
+  signal?.throwIfAborted();
   const hash = createHash('sha256');
-  for await (const data of createReadStream(file, {
-    highWaterMark,
-    signal,
-  }) as AsyncIterable<Buffer>) {
-    hash.update(data);
+  const handle = await open(file, 'r');
+  const buffers: [Buffer, Buffer] = [
+    Buffer.allocUnsafe(chunkBytes),
+    Buffer.allocUnsafe(chunkBytes),
+  ];
+  let current: 0 | 1 = 0;
+  let position = 0;
+  let next = handle.read(buffers[0], 0, chunkBytes, 0);
+  try {
+    for (;;) {
+      const { bytesRead } = await next;
+      if (bytesRead === 0) break;
+      const data = buffers[current].subarray(0, bytesRead);
+      position += bytesRead;
+      current = current === 0 ? 1 : 0;
+      next = handle.read(buffers[current], 0, chunkBytes, position);
+      // Awaited above on the next turn, or settled below when this one throws.
+      next.catch(() => undefined);
+      hash.update(data);
+      signal?.throwIfAborted();
+    }
+  } finally {
+    // A read still in flight must end before its handle closes.
+    await next.then(
+      () => undefined,
+      () => undefined,
+    );
+    await handle.close();
   }
   return hash.digest('hex');
 }
