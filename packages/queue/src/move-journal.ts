@@ -128,6 +128,16 @@ export class MoveJournal {
 
   async #startBatch(batch: readonly StartInput[]): Promise<(StartReply | Error)[]> {
     const k = await this.#keys();
+    const [only] = batch;
+    if (batch.length === 1 && only) {
+      // One call costs less as itself than as a pipeline.
+      const { cid, jobId, holdField } = only;
+      return [
+        await this.#redis
+          .relocatorStartJob(k.cid(cid), k.levelsVersion, k.moving(cid), jobId, holdField)
+          .catch((error: unknown) => asError(error)),
+      ];
+    }
     const pipeline = this.#redis.pipeline();
     for (const { cid, jobId, holdField } of batch) {
       pipeline.relocatorStartJob(k.cid(cid), k.levelsVersion, k.moving(cid), jobId, holdField);
@@ -159,6 +169,17 @@ export class MoveJournal {
 
   async #beginBatch(batch: readonly BeginInput[]): Promise<(true | Error)[]> {
     const k = await this.#keys();
+    const [only] = batch;
+    if (batch.length === 1 && only) {
+      return [
+        await this.#redis
+          .relocatorBeginMove(k.moving(only.cid), ...pendingMoveFields(only.move))
+          .then(
+            () => true as const,
+            (error: unknown) => asError(error),
+          ),
+      ];
+    }
     const pipeline = this.#redis.pipeline();
     for (const { cid, move } of batch) {
       pipeline.relocatorBeginMove(k.moving(cid), ...pendingMoveFields(move));
@@ -244,6 +265,10 @@ export class MoveJournal {
       keys: async () => cache.keys(),
     });
   }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** One job start of a {@link TurnBatch}. */
