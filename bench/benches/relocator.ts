@@ -33,6 +33,8 @@ interface DrainResult {
   completed: number;
   failed: number;
   firstError: string | null;
+  /** Moves per MySQL transaction of the group commit (the real processor; null otherwise). */
+  movesPerCommit?: number | null;
 }
 
 /** A set of contents one kind of worker moves back and forth between bronze and silver. */
@@ -103,12 +105,12 @@ export const relocatorBench: Bench = {
           for (const kind of rotate(KINDS, round)) {
             const set = sets.get(kind);
             if (!set) continue;
-            const { rate, perJob } = await drain(set, concurrency);
+            const { rate, perJob, movesPerCommit } = await drain(set, concurrency);
             const key = `${kind}-${concurrency}`;
             rates.set(key, [...(rates.get(key) ?? []), rate]);
             cpu.set(kind, [...(cpu.get(kind) ?? []), perJob]);
             ctx.log(
-              `relocator round ${round + 1}/${plan.rounds} ${kind} c=${concurrency}: ${Math.round(rate)} jobs/s; CPU µs/job worker ${perJob.child.toFixed(0)}, Redis ${perJob.redis.toFixed(0)}, MySQL ${perJob.mysql?.toFixed(0) ?? '?'}`,
+              `relocator round ${round + 1}/${plan.rounds} ${kind} c=${concurrency}: ${Math.round(rate)} jobs/s; CPU µs/job worker ${perJob.child.toFixed(0)}, Redis ${perJob.redis.toFixed(0)}, MySQL ${perJob.mysql?.toFixed(0) ?? '?'}${movesPerCommit ? `; ${movesPerCommit.toFixed(1)} moves per commit` : ''}`,
             );
           }
         }
@@ -234,7 +236,7 @@ async function drainOnce(
   set: ContentSet,
   concurrency: number,
   around: (drain: () => Promise<void>) => Promise<void> = (drain) => drain(),
-): Promise<{ rate: number; perJob: CpuSnapshot }> {
+): Promise<{ rate: number; perJob: CpuSnapshot; movesPerCommit: number | null }> {
   const now = Date.now();
   const moves = set.cids.map((cid) => {
     const from = set.level.get(cid) ?? 'bronze';
@@ -305,5 +307,9 @@ async function drainOnce(
     }
   }
   for (const m of moves) set.level.set(m.cid, m.to);
-  return { rate: moves.length / (result.elapsedMs / 1000), perJob };
+  return {
+    rate: moves.length / (result.elapsedMs / 1000),
+    perJob,
+    movesPerCommit: result.movesPerCommit ?? null,
+  };
 }

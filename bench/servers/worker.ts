@@ -42,7 +42,7 @@ const redisUrl = requireEnv('REDIS_URL');
 const databaseUrl = requireEnv('DATABASE_URL');
 const prefix = requireEnv('BENCH_PREFIX');
 // The relocator's own logger (JSON lines on stdout, which goes to the child's log file) at the
-// production default level: one line per job is part of what the real relocator costs.
+// production default level: whatever it writes per job is part of what the real relocator costs.
 const logger = createLogger('info');
 
 /**
@@ -118,6 +118,7 @@ async function drain(raw: unknown): Promise<unknown> {
   const workerRedis = createWorkerRedis(redisUrl, { connectionName: 'bench-relocator-worker' });
   try {
     let processor: Processor;
+    const metrics = createRelocatorMetrics();
     if (db === null) {
       processor = () => Promise.resolve({});
     } else {
@@ -134,7 +135,7 @@ async function drain(raw: unknown): Promise<unknown> {
           journal: new MoveJournal(cacheRedis, keys),
           guard: new TierGuard({ deployment: () => Promise.resolve(keys.deployment), logger }),
           logger,
-          metrics: createRelocatorMetrics(),
+          metrics,
           options: {
             tiering: {},
             verifyChecksum: false,
@@ -184,7 +185,12 @@ async function drain(raw: unknown): Promise<unknown> {
     } finally {
       await worker.close();
     }
-    return { elapsedMs, completed, failed, firstError };
+    // Moves per group commit (the real processor only): the histogram's sum over its count.
+    const groups = (await metrics.commitGroupSize.get()).values;
+    const moves = groups.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+    const commits = groups.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+    const movesPerCommit = commits > 0 ? moves / commits : null;
+    return { elapsedMs, completed, failed, firstError, movesPerCommit };
   } finally {
     await Promise.allSettled([cacheRedis.quit(), workerRedis.quit()]);
     await db?.destroy();
