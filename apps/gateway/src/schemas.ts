@@ -3,6 +3,7 @@ import { HISTORY_REASONS } from '@relocation/db';
 import { MAX_SAFE_COUNT } from '@relocation/queue';
 import { DEFAULT_HIGH_WATERMARK, DEFAULT_LOW_WATERMARK } from '@relocation/tiering';
 import { z } from 'zod';
+import { withFastPath } from './plugins/zod-compilers.ts';
 
 const WHOLE_NUMBER = `must be a whole number between 0 and ${MAX_SAFE_COUNT}`;
 
@@ -49,6 +50,30 @@ export function wholeNumber(description: string) {
     .meta({ description });
 }
 
+const DIGITS = /^\d+$/;
+
+/**
+ * What {@link wholeNumber} makes of `value` when it accepts it, else `undefined` (the fast path
+ * of the view routes: zod then gives the error).
+ */
+function wholeNumberOf(value: unknown): number | undefined {
+  if (typeof value === 'number') {
+    return Number.isSafeInteger(value) && value >= 0 && value <= MAX_SAFE_COUNT ? value : undefined;
+  }
+  if (typeof value !== 'string' || !DIGITS.test(value)) return undefined;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** `{cid, count}` as {@link viewItem} parses a valid report (other keys dropped), else `undefined`. */
+function viewReportOf(input: unknown): { cid: number; count: number } | undefined {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
+  const { cid, count } = input as { cid?: unknown; count?: unknown };
+  const c = wholeNumberOf(cid);
+  const n = wholeNumberOf(count);
+  return c === undefined || n === undefined ? undefined : { cid: c, count: n };
+}
+
 /** A body that must be an object (`required` when absent). */
 function bodyObject<T extends z.core.$ZodLooseShape>(shape: T, what: string) {
   return z.object(shape, {
@@ -83,6 +108,8 @@ export const legacyPostBody = bodyObject(
   },
 });
 
+withFastPath(legacyPostBody, { parse: viewReportOf });
+
 /** `POST /update_sentence` body. */
 export const legacyStatusBody = bodyObject({ cid: cidField }, 'cid');
 
@@ -114,6 +141,26 @@ export const legacyPostResponse = z
       },
     ],
   });
+
+withFastPath(legacyPostResponse, {
+  serialize: (data) => {
+    const r = data as Partial<Record<keyof z.output<typeof legacyPostResponse>, unknown>>;
+    const { cid, count, target, db_level, filename, worker_id, status } = r;
+    if (
+      typeof cid !== 'string' ||
+      typeof count !== 'string' ||
+      typeof target !== 'string' ||
+      typeof db_level !== 'string' ||
+      typeof filename !== 'string' ||
+      worker_id !== null ||
+      (status !== 'update' && status !== 'done')
+    ) {
+      return undefined;
+    }
+    // The schema's keys, in its order, and nothing else: what zod's output is.
+    return JSON.stringify({ cid, count, target, db_level, filename, worker_id, status });
+  },
+});
 
 /** Every error response. */
 export const errorResponse = z
@@ -152,6 +199,29 @@ export const viewResult = z
     }),
   })
   .meta({ id: 'ViewResult' });
+
+/**
+ * `JSON.stringify(viewResult.parse(data))` for a valid {@link viewResult}, else `undefined` (the
+ * fast path of `POST /v1/views`'s answer).
+ */
+export function viewResultJson(data: unknown): string | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const r = data as Partial<Record<keyof z.output<typeof viewResult>, unknown>>;
+  const { cid, count, status, level, target, filename, jobId } = r;
+  if (
+    !Number.isSafeInteger(cid) ||
+    !Number.isSafeInteger(count) ||
+    (status !== 'update' && status !== 'done') ||
+    typeof level !== 'string' ||
+    typeof target !== 'string' ||
+    typeof filename !== 'string' ||
+    (jobId !== null && typeof jobId !== 'string')
+  ) {
+    return undefined;
+  }
+  // The schema's keys, in its order, and nothing else: what zod's output is.
+  return JSON.stringify({ cid, count, status, level, target, filename, jobId });
+}
 
 /** A failed item of a batch. */
 export const viewItemError = z
@@ -197,7 +267,8 @@ export function viewsBody(max: number) {
           : 'must be an object {"cid", "count"} or an array of such objects',
     },
   );
-  return body.meta({ 'x-examples': VIEWS_EXAMPLES });
+  // A single report takes the fast path; a batch (or anything invalid) is zod's.
+  return withFastPath(body.meta({ 'x-examples': VIEWS_EXAMPLES }), { parse: viewReportOf });
 }
 
 /** `POST /v1/views` answer for a batch, one entry per item in order. */

@@ -1,6 +1,13 @@
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errorResponse, viewResult, viewsBatchResponse, viewsBody } from '../schemas.ts';
+import { withFastPath } from '../plugins/zod-compilers.ts';
+import {
+  errorResponse,
+  viewResult,
+  viewResultJson,
+  viewsBatchResponse,
+  viewsBody,
+} from '../schemas.ts';
 import type { PostOutcome } from '../plugins/metrics.ts';
 import { postBatch, type BatchEntry } from '../services/post-batch.ts';
 import { postViews } from '../services/post-views.ts';
@@ -71,7 +78,11 @@ export const viewsRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
         tags: ['views'],
         body: viewsBody(max),
         response: {
-          200: z.union([viewResult, viewsBatchResponse]).meta({ 'x-examples': ANSWER_EXAMPLES }),
+          // A single report's answer takes the fast path; a batch's is zod's.
+          200: withFastPath(
+            z.union([viewResult, viewsBatchResponse]).meta({ 'x-examples': ANSWER_EXAMPLES }),
+            { serialize: viewResultJson },
+          ),
           400: errorResponse,
           404: errorResponse,
           413: errorResponse,
