@@ -3,6 +3,7 @@ import {
   createProducerRedis,
   createWorkerRedis,
   hashTagOf,
+  isClusterUnavailableError,
   type RedisConnection,
   type RedisTarget,
 } from '@relocation/queue';
@@ -106,7 +107,9 @@ describe.skipIf(!clusterHere)('connections to a Redis Cluster', () => {
       createProducerRedis({ ...target, redisUrl: 'redis://127.0.0.1:1' }, { lazyConnect: true }),
     );
     redis.connect().catch(() => undefined);
-    await expect(redis.get(`${prefix}:x`)).rejects.toThrow(/enableOfflineQueue/);
+    const error: unknown = await redis.get(`${prefix}:x`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(isClusterUnavailableError(error)).toBe(true);
   });
 
   it('BullMQ runs a job with the worker connection and the producer on a hash-tagged prefix', async () => {
@@ -135,5 +138,25 @@ describe.skipIf(!clusterHere)('connections to a Redis Cluster', () => {
       await queue.obliterate({ force: true });
       await queue.close();
     }
+  });
+
+  // Last: it leaves the cluster without one of its masters.
+  it('tells a cluster that lost the master of a slot from a bad command', async () => {
+    const redis = open(createProducerRedis(target));
+    await ready(redis);
+    const key = `${prefix}:failover`;
+    await redis.set(key, '1');
+    const bad: unknown = await redis.call('NO-SUCH-COMMAND', key).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(Error);
+    expect(isClusterUnavailableError(bad)).toBe(false);
+    const port = await cluster.ownerOf(key);
+    const master = cluster.nodes.find((node) => node.port === port);
+    if (master === undefined) throw new Error(`no node on ${port}`);
+    const exited = once(master.child, 'exit');
+    master.child.kill('SIGKILL');
+    await exited;
+    const lost: unknown = await redis.get(key).catch((e: unknown) => e);
+    expect(lost).toBeInstanceOf(Error);
+    expect(isClusterUnavailableError(lost)).toBe(true);
   });
 });

@@ -53,6 +53,34 @@ export function hashTagOf(text: string): string | null {
   return close > open + 1 ? text.slice(open + 1, close) : null;
 }
 
+// ioredis's Cluster gives these conditions no error code, only a message, so they are recognised
+// here, in one place: the client is not connected to the cluster (yet), no listed node answers,
+// or a command gave up after following redirections (the slot's master went away, the slot has
+// no master, or it is being migrated).
+const CLUSTER_UNAVAILABLE_MESSAGES = [
+  /^Cluster isn't ready and enableOfflineQueue options is false$/,
+  /^None of startup nodes is available$/,
+  // Redirected until it gave up: no node serves the slot now (MOVED to a dead master, CLUSTERDOWN).
+  /^Too many Cluster redirections\b/,
+];
+
+// Error replies of a cluster that cannot serve a slot right now (RESP error codes).
+const CLUSTER_UNAVAILABLE_REPLY = /^(?:CLUSTERDOWN|TRYAGAIN|MASTERDOWN)\b/;
+
+/**
+ * True when `error` says a Redis Cluster cannot serve the command right now, as opposed to a bad
+ * command or a script bug: the client is not connected to the cluster yet (a producer fails at
+ * once then), no listed node answers (`ClusterAllFailedError`), or a slot has no master
+ * (`CLUSTERDOWN`, during a failover), is being migrated (`TRYAGAIN`) or lost its node. Callers
+ * answer it as Redis being unavailable (HTTP 503), as for a single server that is down.
+ */
+export function isClusterUnavailableError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'ClusterAllFailedError') return true;
+  if (CLUSTER_UNAVAILABLE_REPLY.test(error.message)) return true;
+  return CLUSTER_UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(error.message));
+}
+
 const CONNECT_TIMEOUT_MS = 5000;
 
 function retryDelayMs(times: number): number {

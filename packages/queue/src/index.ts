@@ -8,7 +8,12 @@ export {
   RELOCATION_QUEUE,
   dedupId,
 } from './constants.ts';
-export { createProducerRedis, createWorkerRedis, hashTagOf } from './connection.ts';
+export {
+  createProducerRedis,
+  createWorkerRedis,
+  hashTagOf,
+  isClusterUnavailableError,
+} from './connection.ts';
 export type { RedisClusterTarget, RedisConnection, RedisNode, RedisTarget } from './connection.ts';
 export { ContentCache, parseRateState, RATE_STATE_FIELDS } from './content-cache.ts';
 export { pauseRelocations, relocationsStatus, resumeRelocations } from './relocations-control.ts';
