@@ -3,6 +3,7 @@ import { DbError } from '@relocation/db';
 import {
   ContentAdminError,
   IdentityUnavailableError,
+  isClusterUnavailableError,
   redisFaultOf,
   type RedisFault,
 } from '@relocation/queue';
@@ -208,6 +209,8 @@ const NETWORK_CODES = new Set([
 export function isRedisUnavailableError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error.name === 'MaxRetriesPerRequestError') return true;
+  // A Redis Cluster not connected yet, or without a master for the slot (during a failover).
+  if (isClusterUnavailableError(error)) return true;
   const code = errorCode(error);
   if (code !== undefined && NETWORK_CODES.has(code)) return true;
   return REDIS_DOWN_MESSAGES.some((pattern) => pattern.test(error.message));

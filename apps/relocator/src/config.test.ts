@@ -17,6 +17,7 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config).toEqual({
       redisUrl: 'redis://127.0.0.1:6379',
+      redisCluster: null,
       databaseUrl: 'mysql://root@127.0.0.1:3306/relocation',
       queuePrefix: 'bull',
       logLevel: 'info',
