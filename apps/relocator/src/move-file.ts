@@ -234,9 +234,25 @@ export async function moveFile(options: MoveFileOptions): Promise<MoveFileResult
     await rm(temp, { force: true });
     if (!placed) continue;
     await fsyncDir(destDir);
-    await unlink(source);
+    await unlinkKeepingPages(source);
     await fsyncDir(sourceDir);
     return done('copied', src.size, copy);
+  }
+}
+
+/**
+ * Unlinks `file` while a descriptor of it is open, then closes that descriptor without waiting.
+ * Unlinking the last name of a big file frees all its pages or blocks before it returns (1 GiB on
+ * tmpfs: 0.1–1.5 s of CPU on a busy 2-core machine); with a descriptor open the name goes at once
+ * and the pages go at the close, after the move is done. The name's removal is what a crash
+ * must see, and that is unchanged (the caller fsyncs the directory).
+ */
+async function unlinkKeepingPages(file: string): Promise<void> {
+  const holder = await open(file, 'r').catch(() => null);
+  try {
+    await unlink(file);
+  } finally {
+    holder?.close().catch(() => undefined);
   }
 }
 
