@@ -38,6 +38,18 @@ interface Lease {
 /** The Redis commands the store needs (a single server or a cluster: one key per command). */
 export type RateLimitRedis = Pick<Redis, 'multi'>;
 
+/** What {@link leasedRedisStore} makes: the store for `@fastify/rate-limit`, and its shortcut. */
+export interface LeasedRedisStore {
+  /** The store class to pass as `store`. */
+  readonly Store: FastifyRateLimitStoreCtor;
+  /**
+   * The next count of `subject` when this gateway holds one reserved for the current window,
+   * handed out synchronously (the common case of a busy client); else `undefined`, and the
+   * request goes through `@fastify/rate-limit` as usual.
+   */
+  take(subject: string, max: number): number | undefined;
+}
+
 /**
  * A `@fastify/rate-limit` store counting in Redis like its RedisStore (one counter per key that
  * expires with its window, shared by every gateway on the prefix), but reserving
@@ -50,10 +62,7 @@ export type RateLimitRedis = Pick<Redis, 'multi'>;
  * shrink to what is left, and past it every request counts in Redis on its own, as before.
  * Requests that arrive while a reservation is in flight wait for it rather than reserving again.
  */
-export function leasedRedisStore(
-  redis: RateLimitRedis,
-  namespace: string,
-): FastifyRateLimitStoreCtor {
+export function leasedRedisStore(redis: RateLimitRedis, namespace: string): LeasedRedisStore {
   const leases = new Map<string, Lease>();
 
   /** Reserves `size` counts of `key`: `[total after, ms left in the window]`. */
@@ -139,7 +148,17 @@ export function leasedRedisStore(
     );
   };
 
-  class LeasedRedisStore implements FastifyRateLimitStore {
+  /** A count of a live lease, handed out; `undefined` when there is none to hand out now. */
+  const takeReserved = (key: string, now: number): Count | undefined => {
+    const lease = leases.get(key);
+    if (lease === undefined || lease.waiting !== null) return undefined;
+    if (lease.next > lease.last || now >= lease.windowEndsAt) return undefined;
+    const count = { current: lease.next, ttl: lease.windowEndsAt - now };
+    lease.next += 1;
+    return count;
+  };
+
+  class Store implements FastifyRateLimitStore {
     incr(subject: string, callback: Callback, timeWindow: number, max: number): void {
       const key = namespace + subject;
       if (leaseSize(max) === 1) {
@@ -157,9 +176,9 @@ export function leasedRedisStore(
         lease.waiting.push({ callback, max });
         return;
       }
-      if (lease.next <= lease.last && now < lease.windowEndsAt) {
-        callback(null, { current: lease.next, ttl: lease.windowEndsAt - now });
-        lease.next += 1;
+      const reserved = takeReserved(key, now);
+      if (reserved !== undefined) {
+        callback(null, reserved);
         return;
       }
       lease.waiting = [{ callback, max }];
@@ -171,5 +190,11 @@ export function leasedRedisStore(
       return this;
     }
   }
-  return LeasedRedisStore;
+  return {
+    Store,
+    take: (subject, max) => {
+      if (leaseSize(max) === 1) return undefined;
+      return takeReserved(namespace + subject, Date.now())?.current;
+    },
+  };
 }

@@ -5,7 +5,7 @@ import type {
   FastifyInstance,
   FastifyReply,
   FastifyRequest,
-  onRequestAsyncHookHandler,
+  onRequestHookHandler,
 } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter } from 'prom-client';
@@ -91,20 +91,22 @@ async function rateLimits(app: FastifyInstance): Promise<void> {
   const { config, redis } = app.gateway;
   const limits = config.rateLimits;
   const groupOf = (request: FastifyRequest) => rateLimitGroupOf(request.routeOptions, limits);
+  const subjectOf = (request: FastifyRequest) =>
+    rateLimitSubject(groupOf(request)?.name ?? 'unlimited', rateLimitClientOf(request));
+  // (Reserving a share of the limit per round trip: see leasedRedisStore.)
+  const store = leasedRedisStore(redis, rateLimitNamespace(config.queuePrefix));
 
   await app.register(rateLimit, {
     // Nothing is limited unless a route gets the hook below.
     global: false,
     // The gateway's own producer connection: counters are shared by every gateway on the prefix.
-    // (Reserving a share of the limit per round trip: see leasedRedisStore.)
-    store: leasedRedisStore(redis, rateLimitNamespace(config.queuePrefix)),
+    store: store.Store,
     // Fail open: while Redis cannot count (down, full, read-only) requests pass unlimited, so
     // the limiter never turns a post into a 500; the post itself answers 503 if it needs Redis.
     skipOnError: true,
     timeWindow: RATE_LIMIT_WINDOW_MS,
     max: (request) => groupOf(request)?.perMinute ?? 0,
-    keyGenerator: (request) =>
-      rateLimitSubject(groupOf(request)?.name ?? 'unlimited', rateLimitClientOf(request)),
+    keyGenerator: subjectOf,
   });
   // Without options: the plugin's own store and settings, counters keyed by namespace + subject.
   const limiter = app.createRateLimit();
@@ -116,26 +118,43 @@ async function rateLimits(app: FastifyInstance): Promise<void> {
     registers: [app.metrics.registry],
   });
 
-  const enforce: onRequestAsyncHookHandler = async (
+  const refuse = (
     request: FastifyRequest,
     reply: FastifyReply,
-  ) => {
-    const result = await limiter(request);
-    if (result.isAllowed || !result.isExceeded) return;
+    max: number,
+    ttlInSeconds: number,
+  ): void => {
     const client = rateLimitClientOf(request);
-    const retryAfter = Math.max(1, result.ttlInSeconds);
+    const retryAfter = Math.max(1, ttlInSeconds);
     limited.inc({ route: request.routeOptions.url ?? 'unmatched' });
     reply.header('retry-after', String(retryAfter));
-    reply.header('x-ratelimit-limit', String(result.max));
+    reply.header('x-ratelimit-limit', String(max));
     reply.header('x-ratelimit-remaining', '0');
     reply.header('x-ratelimit-reset', String(retryAfter));
-    return sendError(
+    sendError(
       request,
       reply,
       new AppError(
         'RATE_LIMITED',
-        `rate limit exceeded: ${whoIs(client)} sent more than ${result.max} requests in a minute; retry in ${retryAfter} s`,
+        `rate limit exceeded: ${whoIs(client)} sent more than ${max} requests in a minute; retry in ${retryAfter} s`,
       ),
+    );
+  };
+
+  // Callback style: a count this gateway holds reserved lets the request on without a promise.
+  const enforce: onRequestHookHandler = (request, reply, done) => {
+    const group = groupOf(request);
+    const count = group === null ? undefined : store.take(subjectOf(request), group.perMinute);
+    if (group !== null && count !== undefined && count <= group.perMinute) {
+      done();
+      return;
+    }
+    limiter(request).then(
+      (result) => {
+        if (result.isAllowed || !result.isExceeded) done();
+        else refuse(request, reply, result.max, result.ttlInSeconds);
+      },
+      (error: unknown) => done(error as Error),
     );
   };
 
