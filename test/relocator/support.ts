@@ -423,7 +423,8 @@ export async function createHarness(): Promise<Harness> {
         DATABASE_URL: t.url,
         REDIS_URL: redisUrl(),
         QUEUE_PREFIX: r.prefix,
-        LOG_LEVEL: 'info',
+        // debug: a line per job (outcome, from, to), which some tests read to see who ran what.
+        LOG_LEVEL: 'debug',
         RELOCATOR_METRICS_PORT: '0',
         RELOCATOR_LOCK_DURATION_MS: '2000',
         RELOCATOR_STALLED_INTERVAL_MS: '1000',
