@@ -462,16 +462,13 @@ async function kernelCopy(
     await untilAborted(copying, signal);
     poll.stop();
     const output = await open(temp, 'r');
-    let copiedDigest: string | null = null;
-    try {
-      const [, digest] = await Promise.all([
-        untilAborted(output.sync(), signal),
-        options.verifyChecksum ? sha256File(temp, chunk, signal) : null,
-      ]);
-      copiedDigest = digest;
-    } finally {
-      await output.close();
-    }
+    // The handle closes when the flush ends (a close waits for it anyway); an abort need not.
+    const flushed = Promise.all([
+      output.sync(),
+      options.verifyChecksum ? sha256File(temp, chunk, signal) : null,
+    ]).finally(() => output.close());
+    flushed.catch(() => undefined);
+    const [, copiedDigest] = await untilAborted(flushed, signal);
     return { copiedDigest, sourceDigest: hashing ? await hashing : null };
   } catch (error) {
     poll.stop();
