@@ -3,9 +3,11 @@ import {
   getContent,
   getContentHistory,
   insertContent,
+  parseDatabaseUrl,
   seedIfEmpty,
   type RelocationCommit,
 } from '@relocation/db';
+import { createConnection } from 'mysql2/promise';
 import { CommitBatcher } from '../../apps/relocator/src/commit-batcher.ts';
 import { createTestDatabase, type TestDatabase } from '../support/services.ts';
 import { SILENT } from './support.ts';
@@ -85,6 +87,26 @@ describe('the commit batcher (group commit of finished moves)', () => {
     // A lone job (one running) commits at once.
     const alone = batcher(3_600_000, 100, () => 1);
     expect((await alone.commit(move(3))).kind).toBe('committed');
+  });
+
+  it('fills the next group while one is written, and writes it when that one ends', async () => {
+    // Another session holds cid 1's row, so the first group (cid 1 alone) waits in MySQL.
+    const locker = await createConnection({ ...parseDatabaseUrl(t.url), timezone: 'Z' });
+    try {
+      await locker.beginTransaction();
+      await locker.query('SELECT cid FROM contents WHERE cid = 1 FOR UPDATE');
+      let running = 1;
+      const b = batcher(3_600_000, 100, () => running);
+      const first = b.commit(move(1));
+      running = 3;
+      const next = [b.commit(move(2)), b.commit(move(3))];
+      await locker.rollback();
+      expect((await first).kind).toBe('committed');
+      expect((await Promise.all(next)).map((r) => r.kind)).toEqual(['committed', 'committed']);
+      expect(b.stats).toEqual({ groups: 2, moves: 3, fallbacks: 0 });
+    } finally {
+      await locker.end();
+    }
   });
 
   it('commits every move alone with a window of 0', async () => {

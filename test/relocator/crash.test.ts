@@ -111,6 +111,7 @@ describe("a relocator killed between a group's file moves and its commit", () =>
         }),
       );
       children.push(first);
+      await first.waitForLog((l) => l.msg === 'relocator started', 60_000);
       const jobs = await Promise.all(cids.map((cid) => h.post(cid, 2500)));
       const outcomes = jobs.map((job) => jobOutcome(h.events, job.id ?? '', 60_000));
       // Every move waits in a commit: the waiting transactions name every cid, one at least two.
@@ -123,7 +124,7 @@ describe("a relocator killed between a group's file moves and its commit", () =>
           waiting = rows.map((r) => r.query ?? '');
           return cids.every((cid) => waiting.some((q) => q.includes(String(cid))));
         },
-        20_000,
+        30_000,
         'the group commit to wait for the locked rows',
       );
       expect(waiting.some((q) => cids.filter((cid) => q.includes(String(cid))).length > 1)).toBe(
@@ -174,5 +175,5 @@ describe("a relocator killed between a group's file moves and its commit", () =>
     } finally {
       await locker.end();
     }
-  });
+  }, 90_000);
 });

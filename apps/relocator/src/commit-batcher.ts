@@ -43,8 +43,9 @@ interface Waiting {
 
 /**
  * Group commit of finished moves: collects the commits of moves that finish within
- * `windowMs` (or until `maxMoves`, or until every running job waits) and writes them with
- * {@link commitRelocations} in one MySQL transaction; each caller gets its own move's outcome.
+ * `windowMs` (or until `maxMoves`, or until every running job waits, or until the group being
+ * written ends) and writes them with {@link commitRelocations} in one MySQL transaction; each
+ * caller gets its own move's outcome.
  *
  * A group whose transaction fails as a whole (deadlock, lost connection) is committed again one
  * move at a time, each caller getting its own result or error. That is safe whatever the first
@@ -77,8 +78,12 @@ export class CommitBatcher {
     return new Promise<CommitResult>((resolve, reject) => {
       this.#waiting.push({ move, resolve, reject });
       const { windowMs, maxMoves } = this.#options;
+      const waiting = this.#waiting.length;
       const couldJoin = (this.#deps.inFlight?.() ?? Number.POSITIVE_INFINITY) - this.#writing;
-      if (windowMs === 0 || this.#waiting.length >= Math.min(maxMoves, couldJoin)) {
+      // While a group is being written the next one fills up, and is written when that one ends
+      // (or when its window closes, so a slow group never holds the next one for long).
+      const idle = this.#writing === 0;
+      if (windowMs === 0 || waiting >= maxMoves || (idle && waiting >= couldJoin)) {
         this.#flush();
       } else {
         this.#timer ??= setTimeout(() => this.#flush(), windowMs);
@@ -140,6 +145,7 @@ export class CommitBatcher {
       });
     } finally {
       this.#writing -= group.length;
+      if (this.#writing === 0 && this.#waiting.length > 0) this.#flush();
     }
   }
 }
