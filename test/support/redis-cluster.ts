@@ -44,6 +44,17 @@ export interface RedisCluster {
   ownerOf(key: string): Promise<number>;
   /** The port of a master that does not own `key`'s slot (a redirection away from it). */
   notOwnerOf(key: string): Promise<number>;
+  /**
+   * SIGKILLs the node on `port` (a crash: nothing flushed, no goodbye to the cluster) and
+   * resolves once its process has exited. The other nodes notice after `nodeTimeoutMs`.
+   */
+  kill(port: number): Promise<void>;
+  /**
+   * Resolves with the port of the master that serves `key`'s slot once it is no longer `port`
+   * and every live node says `cluster_state:ok` (the cluster promoted a replica); rejects after
+   * `timeoutMs`.
+   */
+  promotedFrom(port: number, key: string, timeoutMs?: number): Promise<number>;
   /** Kills every node and removes their directory (safe to call twice). */
   stop(): Promise<void>;
 }
@@ -62,6 +73,11 @@ export interface RedisClusterOptions {
    * nodes only through a NAT map (`REDIS_CLUSTER_NAT_MAP`).
    */
   announceHostnames?: boolean;
+  /**
+   * `cluster-node-timeout` in milliseconds (2000): how long a master may be unreachable before
+   * the others mark it failed and its replica takes over. A failover test sets it low.
+   */
+  nodeTimeoutMs?: number;
 }
 
 /** The name a node on `port` announces with `announceHostnames` (it resolves nowhere). */
@@ -75,7 +91,7 @@ function startNode(
   dir: string,
   options: RedisClusterOptions,
 ): ClusterNodeProcess {
-  const { password, announceHostnames = false } = options;
+  const { password, announceHostnames = false, nodeTimeoutMs = 2000 } = options;
   const child = spawn(
     'redis-server',
     [
@@ -89,7 +105,7 @@ function startNode(
       '--cluster-config-file',
       `nodes-${port}.conf`,
       '--cluster-node-timeout',
-      '2000',
+      String(nodeTimeoutMs),
       '--dir',
       dir,
       '--logfile',
@@ -216,23 +232,63 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     await stop();
     throw new Error(`${(error as Error).message}\n${logs.join('\n')}`, { cause: error });
   }
-  const first = nodes[0];
-  if (first === undefined) throw new Error('Redis Cluster: no node');
-  const slotOf = async (key: string) => Number(await first.client.call('CLUSTER', 'KEYSLOT', key));
-  const ownerOf = async (key: string): Promise<number> => {
+  const alive = () =>
+    nodes.filter(({ child }) => child.exitCode === null && child.signalCode === null);
+  // Any live node answers CLUSTER KEYSLOT and CLUSTER SLOTS (the first may have been killed).
+  const anyLive = (): Redis => {
+    const node = alive()[0];
+    if (node === undefined) throw new Error('Redis Cluster: no live node');
+    return node.client;
+  };
+  const slotOf = async (key: string) => Number(await anyLive().call('CLUSTER', 'KEYSLOT', key));
+  const ownerSeenBy = async (node: Redis, key: string): Promise<number> => {
     const slot = await slotOf(key);
-    const owner = (await slotOwners(first.client)).find((r) => r.from <= slot && slot <= r.to);
+    const owner = (await slotOwners(node)).find((r) => r.from <= slot && slot <= r.to);
     if (owner === undefined) throw new Error(`Redis Cluster: slot ${slot} has no master`);
     return owner.port;
   };
+  const ownerOf = (key: string): Promise<number> => ownerSeenBy(anyLive(), key);
   return {
     nodes,
     ownerOf,
     async notOwnerOf(key) {
       const owner = await ownerOf(key);
-      const other = (await slotOwners(first.client)).find((r) => r.port !== owner);
+      const other = (await slotOwners(anyLive())).find((r) => r.port !== owner);
       if (other === undefined) throw new Error('Redis Cluster: one master only');
       return other.port;
+    },
+    async kill(port) {
+      const node = nodes.find((n) => n.port === port);
+      if (node === undefined) throw new Error(`Redis Cluster: no node on ${port}`);
+      node.client.disconnect();
+      if (node.child.exitCode !== null || node.child.signalCode !== null) return;
+      const exited = once(node.child, 'exit');
+      node.child.kill('SIGKILL');
+      await exited;
+    },
+    async promotedFrom(port, key, timeoutMs = START_TIMEOUT_MS) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const live = alive();
+        const owners = await Promise.all(
+          live.map(async ({ client }) => {
+            const info = (await client.call('CLUSTER', 'INFO')) as string;
+            if (!/^cluster_state:ok\r?$/m.test(info)) return null;
+            return ownerSeenBy(client, key);
+          }),
+        ).catch(() => [null]);
+        const [first] = owners;
+        // Every live node agrees on one new master for the slot.
+        if (first != null && first !== port && owners.every((owner) => owner === first)) {
+          return first;
+        }
+        if (Date.now() > deadline) {
+          throw new Error(
+            `Redis Cluster: no replica took over from ${port} within ${timeoutMs} ms`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     },
     stop,
   };
