@@ -16,6 +16,7 @@ import {
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { directorySync } from './dir-sync.ts';
 import { errnoCode, RelocationError } from './relocation-error.ts';
 import { MAX_FILENAME_BYTES, TEMP_MARKER } from '@relocation/contract';
 import { resolveInTier } from './tier-path.ts';
@@ -749,12 +750,7 @@ export async function sha256File(
   return hash.digest('hex');
 }
 
-/** Flushes a directory's entries (a new or removed name) to disk. */
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+/** Flushes a directory's entries (a new or removed name) to disk; concurrent moves share fsyncs. */
+function fsyncDir(dir: string): Promise<void> {
+  return directorySync.sync(dir);
 }
