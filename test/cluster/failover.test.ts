@@ -1,9 +1,12 @@
+import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getContent, getContentHistory, getDeploymentId, replaceLevels } from '@relocation/db';
 import {
   ContentCache,
+  createProducerRedis,
   createWorkerRedis,
+  readRedisCondition,
   RELOCATION_QUEUE,
   RelocationKeys,
   type RedisConnection,
@@ -189,6 +192,9 @@ describe.skipIf(!clusterHere)('a Redis Cluster master killed under load', () => 
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     };
+    let killedAt = 0;
+    let promotedAt = 0;
+    let promoted = 0;
     const loops = [0, 1, 2, 3].map((k) => loop(CIDS.filter((_, i) => i % 4 === k)));
 
     // Kill the master of the prefix's slot once every content has been posted, while copies are
@@ -210,12 +216,31 @@ describe.skipIf(!clusterHere)('a Redis Cluster master killed under load', () => 
       'a copy into silver under way',
       10,
     );
-    phase = 'after';
-    const killedAt = Date.now();
-    await cluster.kill(owner);
-    const promoted = await cluster.promotedFrom(owner, queueKey, 30_000);
-    expect(promoted).not.toBe(owner);
-    const promotedAt = Date.now();
+    // Readiness asks the masters that serve the slots (not a random node): ok before the kill,
+    // unavailable until a replica took over, ok again after.
+    const probe = createProducerRedis(target);
+    probe.on('error', () => undefined);
+    try {
+      if (probe.status !== 'ready') await once(probe, 'ready');
+      expect(await readRedisCondition(probe)).toEqual({ kind: 'ok' });
+      phase = 'after';
+      const killedAt_ = Date.now();
+      await cluster.kill(owner);
+      // The cluster notices after cluster-node-timeout (1 s): the dead master still owns the slot.
+      await expect(readRedisCondition(probe)).rejects.toThrow();
+      expect(await cluster.ownerOf(queueKey)).toBe(owner);
+      killedAt = killedAt_;
+      promoted = await cluster.promotedFrom(owner, queueKey, 30_000);
+      promotedAt = Date.now();
+      expect(promoted).not.toBe(owner);
+      await until(
+        async () => (await readRedisCondition(probe).catch(() => null))?.kind === 'ok',
+        20_000,
+        'readiness after the promotion',
+      );
+    } finally {
+      probe.disconnect();
+    }
 
     // Post on until 30 posts in a row answered 200 after the promotion, then 2 s more.
     let settledAt = 0;
@@ -344,6 +369,10 @@ describe.skipIf(!clusterHere)('a Redis Cluster master killed under load', () => 
 
     // The same relocator and gateway processes, never restarted, still up; they stop cleanly.
     expect(relocator.child.pid).toBe(relocatorPid);
+    // Its jobs' Redis commands waited for the new master: no attempt failed for the switch.
+    expect(
+      relocator.logs.filter((l) => String(l.msg).startsWith('relocation attempt failed')),
+    ).toEqual([]);
     expect(relocator.child.exitCode).toBeNull();
     expect(gateway.child.exitCode).toBeNull();
     relocator.child.kill('SIGTERM');

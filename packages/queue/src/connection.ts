@@ -83,6 +83,33 @@ export function isClusterUnavailableError(error: unknown): boolean {
 
 const CONNECT_TIMEOUT_MS = 5000;
 
+/**
+ * How a producer's cluster client rides out a failover (ioredis's defaults, stated): a command
+ * whose master went away, or that met `CLUSTERDOWN` / `TRYAGAIN`, is tried again every 100 ms, 16
+ * times at most, so about 1.6 s, then fails and the request answers 503: a client retries a post
+ * sooner than a held request would time out.
+ */
+const PRODUCER_FAILOVER: ClusterOptions = Object.freeze({
+  retryDelayOnFailover: 100,
+  retryDelayOnClusterDown: 100,
+  retryDelayOnTryAgain: 100,
+  maxRedirections: 16,
+});
+
+/**
+ * How a worker's cluster client rides out a failover: tried again every 500 ms, 60 times at most,
+ * so about 30 s, longer than a replica takes to be promoted with Redis's default
+ * `cluster-node-timeout` (15 s, then an election of about a second). A job's Redis commands then
+ * wait for the new master instead of failing the attempt (a job has 8; each failed attempt
+ * delays the move by its backoff). A `MOVED` is followed at once, as before.
+ */
+const WORKER_FAILOVER: ClusterOptions = Object.freeze({
+  retryDelayOnFailover: 500,
+  retryDelayOnClusterDown: 500,
+  retryDelayOnTryAgain: 500,
+  maxRedirections: 60,
+});
+
 function retryDelayMs(times: number): number {
   return Math.min(times * 200, 2000);
 }
@@ -102,13 +129,17 @@ export function createProducerRedis(
   target: RedisTarget | string,
   options: RedisOptions = {},
 ): RedisConnection {
-  return openRedis(target, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    retryStrategy: retryDelayMs,
-    ...options,
-  });
+  return openRedis(
+    target,
+    {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      retryStrategy: retryDelayMs,
+      ...options,
+    },
+    PRODUCER_FAILOVER,
+  );
 }
 
 /**
@@ -126,18 +157,26 @@ export function createWorkerRedis(
   target: RedisTarget | string,
   options: RedisOptions = {},
 ): RedisConnection {
-  return openRedis(target, {
-    maxRetriesPerRequest: null,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    retryStrategy: retryDelayMs,
-    ...options,
-  });
+  return openRedis(
+    target,
+    {
+      maxRetriesPerRequest: null,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      retryStrategy: retryDelayMs,
+      ...options,
+    },
+    WORKER_FAILOVER,
+  );
 }
 
-function openRedis(target: RedisTarget | string, options: RedisOptions): RedisConnection {
+function openRedis(
+  target: RedisTarget | string,
+  options: RedisOptions,
+  failover: ClusterOptions,
+): RedisConnection {
   if (typeof target === 'string') return new Redis(target, options);
   if (target.redisCluster === null) return new Redis(target.redisUrl, options);
-  return openCluster(target.redisUrl, target.redisCluster, options);
+  return openCluster(target.redisUrl, target.redisCluster, options, failover);
 }
 
 /** The per-node options a Redis URL carries in cluster mode: user, password and TLS. */
@@ -167,11 +206,13 @@ function openCluster(
   url: string,
   { nodes, natMap }: RedisClusterTarget,
   options: RedisOptions,
+  failover: ClusterOptions,
 ): Cluster {
   // Reconnection, the offline queue and the ready check belong to the cluster, not its nodes.
   const { retryStrategy, enableOfflineQueue, enableReadyCheck, lazyConnect, ...perNode } = options;
   const nodeOptions = nodeOptionsOf(url);
   const clusterOptions: ClusterOptions = {
+    ...failover,
     redisOptions: { ...nodeOptions, ...perNode },
     ...(nodeOptions.tls === undefined ? {} : { dnsLookup: KEEP_HOST_NAME }),
     ...(Object.keys(natMap).length === 0 ? {} : { natMap: natMapOf(natMap) }),

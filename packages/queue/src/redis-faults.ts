@@ -1,3 +1,4 @@
+import { Cluster, type Redis } from 'ioredis';
 import type { RedisConnection } from './connection.ts';
 
 /**
@@ -101,9 +102,47 @@ export function redisConditionOf(info: string): RedisCondition {
   return { kind: 'ok' };
 }
 
+/** The worst of several conditions: the first that is not `ok` (a replica, then a full master). */
+function worstOf(conditions: readonly RedisCondition[]): RedisCondition {
+  return (
+    conditions.find((c) => c.kind === 'readonly') ??
+    conditions.find((c) => c.kind === 'full') ?? { kind: 'ok' }
+  );
+}
+
+/**
+ * The connection to every master that serves a slot, as the cluster client's slot table says;
+ * throws when a slot has no master or its master is not connected (it died and no replica has
+ * taken over yet), after asking the client to read the slot table again.
+ */
+function slotMasters(cluster: Cluster): Redis[] {
+  const byKey = new Map(
+    cluster.nodes('all').map((node) => [`${node.options.host}:${node.options.port}`, node]),
+  );
+  const masters = new Map<string, Redis>();
+  for (let slot = 0; slot < cluster.slots.length; slot++) {
+    const key = cluster.slots[slot]?.[0];
+    const node = key === undefined ? undefined : byKey.get(key);
+    if (node === undefined) {
+      cluster.refreshSlotsCache();
+      throw new Error(
+        `Redis Cluster: slot ${slot} has no connected master${key === undefined ? '' : ` (${key})`}`,
+      );
+    }
+    masters.set(key ?? '', node);
+  }
+  if (masters.size === 0) throw new Error('Redis Cluster: no slot is served yet');
+  return [...masters.values()];
+}
+
 /**
  * Asks Redis whether it accepts writes: one `INFO memory replication` round trip (Redis ≥ 7
  * takes several sections), which writes nothing. Rejects when Redis cannot be reached.
+ *
+ * On a Redis Cluster it asks every master that serves a slot (as the client's slot table says),
+ * not a random node: the master of the prefix's slot is among them however the keys are spread,
+ * and the worst answer counts. It rejects while a slot's master is not connected (killed, and
+ * no replica promoted yet), as a single Redis that is down would.
  *
  * Reading the condition rather than probing with a write: a probe would need memory to succeed,
  * would leave a key behind on success, and its failure tells no more than INFO does; and INFO
@@ -111,5 +150,10 @@ export function redisConditionOf(info: string): RedisCondition {
  * `maxmemory` or points the gateway at the new primary.
  */
 export async function readRedisCondition(redis: RedisConnection): Promise<RedisCondition> {
-  return redisConditionOf(await redis.info('memory', 'replication'));
+  if (!(redis instanceof Cluster))
+    return redisConditionOf(await redis.info('memory', 'replication'));
+  const infos = await Promise.all(
+    slotMasters(redis).map((node) => node.info('memory', 'replication')),
+  );
+  return worstOf(infos.map(redisConditionOf));
 }
