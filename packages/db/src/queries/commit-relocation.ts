@@ -64,8 +64,9 @@ export async function commitRelocation(
  * written, and committing the same moves again is safe: a move that did commit is then
  * `already-committed`, never a second history row (I3).
  *
- * `historyId`s of a group are `insertId + i` (a multi-row `INSERT` of known size takes one
- * consecutive block of ids with `auto_increment_increment` 1, the MySQL and MariaDB default).
+ * The ids of a group's history rows are read back (see {@link insertedHistoryIds}): a multi-row
+ * `INSERT`'s ids need not be consecutive (`auto_increment_increment` above 1, or MySQL 8's
+ * interleaved auto-increment lock mode).
  */
 export async function commitRelocations(
   db: Kysely<Database>,
@@ -160,10 +161,42 @@ export async function commitRelocations(
       .insertInto('update_history')
       .values(history)
       .executeTakeFirstOrThrow();
-    const firstId = Number(inserted.insertId);
+    const ids = await insertedHistoryIds(trx, Number(inserted.insertId), history);
     return results.map((r) =>
-      r.kind === 'committed' ? { ...r, historyId: firstId + r.historyId } : r,
+      r.kind === 'committed' ? { ...r, historyId: ids[r.historyId]! } : r,
     );
+  });
+}
+
+/**
+ * The ids of the history rows one multi-row `INSERT` wrote, in the order of `rows`. One row: the
+ * insert id. More: the rows of the group's cids from the first id on, in id order. Only this
+ * transaction can have written rows for these cids since (it holds their content rows locked, and
+ * every history row is written under that lock), and one statement's ids rise in row order.
+ */
+async function insertedHistoryIds(
+  trx: Kysely<Database>,
+  firstId: number,
+  rows: readonly NewHistoryRow[],
+): Promise<number[]> {
+  if (rows.length === 1) return [firstId];
+  const found = await trx
+    .selectFrom('update_history')
+    .select(['id', 'cid'])
+    .where('id', '>=', firstId)
+    .where('cid', 'in', [...new Set(rows.map((r) => Number(r.cid)))])
+    .orderBy('id')
+    .execute();
+  const byCid = new Map<number, number[]>();
+  for (const r of found) {
+    const ids = byCid.get(Number(r.cid)) ?? [];
+    ids.push(Number(r.id));
+    byCid.set(Number(r.cid), ids);
+  }
+  return rows.map((r) => {
+    const id = byCid.get(Number(r.cid))?.shift();
+    if (id === undefined) throw new Error(`history row of cid ${r.cid} not found after its insert`);
+    return id;
   });
 }
 
