@@ -201,9 +201,14 @@ class HeldError extends DelayedError {}
 export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocateProcessor {
   const now = deps.now ?? Date.now;
   let levelsCache: { version: number; at: number; levels: readonly Level[] } | null = null;
-  let running = 0;
+  /**
+   * Jobs between the start of their move's checks and the end of its commit: the only ones that
+   * may ask to commit soon. A group is written once every one of them waits in it; jobs still
+   * reading (Redis, MySQL) are a file move away from asking, longer than the group's window.
+   */
+  let moving = 0;
   const commits = new CommitBatcher(
-    { db: deps.db, logger: deps.logger, metrics: deps.metrics, inFlight: () => running },
+    { db: deps.db, logger: deps.logger, metrics: deps.metrics, inFlight: () => moving },
     {
       windowMs: deps.options.commitGroupMs ?? DEFAULT_COMMIT_GROUP_MS,
       maxMoves: deps.options.commitGroupMax ?? DEFAULT_COMMIT_GROUP_MAX,
@@ -217,7 +222,6 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     // a job is a metric and a debug line: MySQL's history is the record of every move).
     let child: Logger | null = null;
     const log: JobLog = () => (child ??= deps.logger.child({ jobId, cid }));
-    running++;
     deps.metrics?.activeJobs.inc();
     try {
       const result = await run(job, jobId, token, signal, log);
@@ -255,7 +259,6 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
       );
       throw error;
     } finally {
-      running--;
       deps.metrics?.activeJobs.dec();
     }
   };
@@ -300,9 +303,16 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
     }
     // One Redis round trip: record this job, read the latest count, the levels' version and an
     // interrupted move. Counts posted after this read get a follow-up job (keepLastIfActive).
+    // The content is read from MySQL while the start travels to Redis: both are reads before the
+    // decision (the commit's locked read checks the level again). A failed read is thrown only
+    // once the start has ended, as if they had run one after the other.
+    const read = loadContent(cid).then(
+      (content) => ({ content }),
+      (error: unknown) => ({ error }),
+    );
     const start = await deps.journal.startJob(cid, jobId, deps.cache);
     try {
-      return await decideAndMove(job, start, token, signal, log);
+      return await decideAndMove(job, start, read, token, signal, log);
     } catch (error) {
       if (error instanceof StorageWait) return await hold(job, token, start.hold, error, log);
       if (start.hold && asPermanent(error)) {
@@ -351,12 +361,15 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
   async function decideAndMove(
     job: RelocateJob,
     start: Awaited<ReturnType<MoveJournal['startJob']>>,
+    read: Promise<{ content: ContentWithPin } | { error: unknown }>,
     token: string | undefined,
     signal: AbortSignal | undefined,
     log: JobLog,
   ): Promise<RelocationResult> {
     const cid = job.data.cid;
-    let content = await loadContent(cid);
+    const first = await read;
+    if ('error' in first) throw first.error;
+    let content = first.content;
     const levels = await levelsFor(start.levelsVersion);
     const viewCount = start.latestCount ?? job.data.count;
 
@@ -718,6 +731,21 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
   }
 
   async function performMove(
+    move: PlannedMove,
+    levels: readonly Level[],
+    job: RelocateJob,
+    signal: AbortSignal | undefined,
+    resumed?: PendingMove,
+  ): Promise<MoveSummary> {
+    moving++;
+    try {
+      return await moveAndCommit(move, levels, job, signal, resumed);
+    } finally {
+      moving--;
+    }
+  }
+
+  async function moveAndCommit(
     move: PlannedMove,
     levels: readonly Level[],
     job: RelocateJob,
