@@ -114,6 +114,9 @@ function startNode(
       '',
       '--appendonly',
       'no',
+      // A replica's first sync starts at once (Redis waits 5 s by default to batch replicas).
+      '--repl-diskless-sync-delay',
+      '0',
       '--bind',
       '127.0.0.1',
       ...(password === undefined ? [] : ['--requirepass', password, '--masterauth', password]),
@@ -164,8 +167,9 @@ async function slotOwners(node: Redis): Promise<{ from: number; to: number; port
  * Starts a local Redis Cluster: `masters` (3) `redis-server --cluster-enabled yes` on free ports
  * with nothing persisted, each with `replicas` (0) replicas, in a fresh temporary directory;
  * creates it with `redis-cli --cluster create … --cluster-yes` and resolves once every node says
- * `cluster_state:ok`. Whatever fails on the way, what was started is torn down before the error
- * is thrown; call `stop()` in `afterAll` for the rest.
+ * `cluster_state:ok` and every replica has synced with its master (so it can take over).
+ * Whatever fails on the way, what was started is torn down before the error is thrown; call
+ * `stop()` in `afterAll` for the rest.
  */
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
   const masters = options.masters ?? 3;
@@ -221,6 +225,13 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         return /^cluster_state:ok\r?$/m.test(info);
       });
     }
+    // A replica that has not finished its first sync holds no data and refuses to take over
+    // (its data counts as too old), so a failover test could wait forever: wait for every link.
+    await waitUntil(`${masters * replicas} replicas to sync`, nodes, async () => {
+      const infos = await Promise.all(nodes.map(({ client }) => client.info('replication')));
+      const synced = infos.filter((info) => /^master_link_status:up\r?$/m.test(info));
+      return synced.length === masters * replicas;
+    });
   } catch (error) {
     // The end of each node's log says why a node would not start or join.
     const logs = await Promise.all(
@@ -283,8 +294,20 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
           return first;
         }
         if (Date.now() > deadline) {
+          // What the nodes think, and the end of each live node's log, say why.
+          const view = (await anyLive()
+            .call('CLUSTER', 'NODES')
+            .catch((e: unknown) => String(e))) as string;
+          const logs = await Promise.all(
+            live.map(async (n) => {
+              const log = await readFile(path.join(dir, `redis-${n.port}.log`), 'utf8').catch(
+                () => '',
+              );
+              return `--- redis-${n.port}.log\n${log.split('\n').slice(-12).join('\n')}`;
+            }),
+          );
           throw new Error(
-            `Redis Cluster: no replica took over from ${port} within ${timeoutMs} ms`,
+            `Redis Cluster: no replica took over from ${port} within ${timeoutMs} ms\n${view}\n${logs.join('\n')}`,
           );
         }
         await new Promise((resolve) => setTimeout(resolve, 100));

@@ -112,26 +112,26 @@ function worstOf(conditions: readonly RedisCondition[]): RedisCondition {
 
 /**
  * The connection to every master that serves a slot, as the cluster client's slot table says;
- * throws when a slot has no master or its master is not connected (it died and no replica has
- * taken over yet), after asking the client to read the slot table again.
+ * throws when a slot's master is not connected (it died and no replica has taken over yet),
+ * after asking the client to read the slot table again. Slots no master was ever given are not
+ * ours to judge (a cluster may run without full coverage).
  */
 function slotMasters(cluster: Cluster): Redis[] {
   const byKey = new Map(
     cluster.nodes('all').map((node) => [`${node.options.host}:${node.options.port}`, node]),
   );
   const masters = new Map<string, Redis>();
-  for (let slot = 0; slot < cluster.slots.length; slot++) {
-    const key = cluster.slots[slot]?.[0];
-    const node = key === undefined ? undefined : byKey.get(key);
+  for (const [slot, nodeKeys] of cluster.slots.entries()) {
+    const key = nodeKeys?.[0];
+    if (key === undefined || masters.has(key)) continue;
+    const node = byKey.get(key);
     if (node === undefined) {
       cluster.refreshSlotsCache();
-      throw new Error(
-        `Redis Cluster: slot ${slot} has no connected master${key === undefined ? '' : ` (${key})`}`,
-      );
+      throw new Error(`Redis Cluster: the master of slot ${slot} (${key}) is not connected`);
     }
-    masters.set(key ?? '', node);
+    masters.set(key, node);
   }
-  if (masters.size === 0) throw new Error('Redis Cluster: no slot is served yet');
+  if (masters.size === 0) throw new Error('Redis Cluster: not connected (no slot is served yet)');
   return [...masters.values()];
 }
 
