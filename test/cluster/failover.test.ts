@@ -228,7 +228,10 @@ describe.skipIf(!clusterHere)('a Redis Cluster master killed under load', () => 
       await cluster.kill(owner);
       // The cluster notices after cluster-node-timeout (2 s): the dead master still owns the slot.
       await expect(readRedisCondition(probe)).rejects.toThrow();
+      const notReady = await fetch(`${base}/readyz`);
       expect(await cluster.ownerOf(queueKey)).toBe(owner);
+      expect(notReady.status).toBe(503);
+      expect(await notReady.text()).toMatch(/redis is down/);
       killedAt = killedAt_;
       promoted = await cluster.promotedFrom(owner, queueKey, 30_000);
       promotedAt = Date.now();
@@ -237,6 +240,11 @@ describe.skipIf(!clusterHere)('a Redis Cluster master killed under load', () => 
         async () => (await readRedisCondition(probe).catch(() => null))?.kind === 'ok',
         20_000,
         'readiness after the promotion',
+      );
+      await until(
+        async () => (await fetch(`${base}/readyz`)).status === 200,
+        20_000,
+        "the gateway's /readyz after the promotion",
       );
     } finally {
       probe.disconnect();
