@@ -10,6 +10,7 @@ import {
   RELOCATION_KEEP_JOBS,
   RELOCATION_QUEUE,
   createWorkerRedis,
+  isClusterUnavailableError,
   renewEvery,
   type RELOCATE_JOB,
   type RelocationJobData,
@@ -170,6 +171,11 @@ export async function startRelocator(
     // While Redis refuses writes BullMQ's own calls fail too: one warning (from the back-off)
     // instead of an error per attempt.
     if (backoff?.note(error) && backoff.fault !== null) return;
+    // A Redis Cluster switching masters: the connections wait for the new one by themselves.
+    if (isClusterUnavailableError(error)) {
+      logger.warn({ err: error }, 'worker error: Redis Cluster unavailable (failover?)');
+      return;
+    }
     logger.error({ err: error }, 'worker error');
   });
   worker.on('lockRenewalFailed', (jobIds) => {
