@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat } from 'node:fs/promises';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import {
-  getContentWithPin,
+  getContentsWithPin,
   HISTORY_REASONS,
   listLevels,
   recentMoves,
@@ -16,6 +16,7 @@ import {
   CAPACITY_HOLD_CODE,
   POLICY_HOLD_CODES,
   relocationJobDataSchema,
+  TurnBatch,
   type ContentCache,
   type MoveHold,
   type MoveJournal,
@@ -207,6 +208,11 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
    * reading (Redis, MySQL) are a file move away from asking, longer than the group's window.
    */
   let moving = 0;
+  /** The content reads of one turn of the event loop (jobs fetched together): one statement. */
+  const contentReads = new TurnBatch<number, ContentWithPin | null>(async (cids) => {
+    const found = await getContentsWithPin(deps.db, cids);
+    return cids.map((cid) => found.get(cid) ?? null);
+  });
   const commits = new CommitBatcher(
     { db: deps.db, logger: deps.logger, metrics: deps.metrics, inFlight: () => moving },
     {
@@ -551,7 +557,7 @@ export function createRelocateProcessor(deps: RelocateProcessorDeps): RelocatePr
   }
 
   async function loadContent(cid: number): Promise<ContentWithPin> {
-    const content = await getContentWithPin(deps.db, cid);
+    const content = await contentReads.add(cid);
     if (!content) {
       throw new RelocationError('CONTENT_NOT_FOUND', `content ${cid} does not exist in MySQL`);
     }

@@ -20,6 +20,7 @@ export {
   contentSizes,
   getContent,
   getContentWithPin,
+  getContentsWithPin,
   insertContent,
   listContents,
 } from './queries/contents.ts';

@@ -15,7 +15,7 @@ export {
   isClusterUnavailableError,
 } from './connection.ts';
 export type { RedisClusterTarget, RedisConnection, RedisNode, RedisTarget } from './connection.ts';
-export { ContentCache, parseRateState, RATE_STATE_FIELDS } from './content-cache.ts';
+export { ContentCache, parseRateState, RATE_STATE_FIELDS, TurnBatch } from './content-cache.ts';
 export { pauseRelocations, relocationsStatus, resumeRelocations } from './relocations-control.ts';
 export type {
   RelocationsAudit,

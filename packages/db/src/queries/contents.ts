@@ -13,6 +13,15 @@ export async function getContent(db: Executor, cid: number): Promise<Content | u
 /** A content with the level it is pinned to (`null`: not pinned), as {@link getContentWithPin} reads it. */
 export type ContentWithPin = Content & { pinLevel: string | null };
 
+/** The statement of {@link getContentWithPin} and {@link getContentsWithPin}, before its filter. */
+function contentWithPinQuery(db: Executor) {
+  return db
+    .selectFrom('contents')
+    .leftJoin('content_pin', 'content_pin.cid', 'contents.cid')
+    .selectAll('contents')
+    .select('content_pin.level as pinLevel');
+}
+
 /**
  * Reads one content and the level of its pin (if any) in one statement; `undefined` when there
  * is no such content. What a relocation job decides with (the pin overrides the count).
@@ -21,14 +30,25 @@ export async function getContentWithPin(
   db: Executor,
   cid: number,
 ): Promise<ContentWithPin | undefined> {
-  const row = await db
-    .selectFrom('contents')
-    .leftJoin('content_pin', 'content_pin.cid', 'contents.cid')
-    .selectAll('contents')
-    .select('content_pin.level as pinLevel')
-    .where('contents.cid', '=', cid)
-    .executeTakeFirst();
+  const row = await contentWithPinQuery(db).where('contents.cid', '=', cid).executeTakeFirst();
   return row ? { ...row, pinLevel: row.pinLevel ?? null } : undefined;
+}
+
+/**
+ * {@link getContentWithPin} of several cids in one statement, by cid; a cid with no content is
+ * absent from the map.
+ */
+export async function getContentsWithPin(
+  db: Executor,
+  cids: readonly number[],
+): Promise<Map<number, ContentWithPin>> {
+  const found = new Map<number, ContentWithPin>();
+  if (cids.length === 0) return found;
+  const rows = await contentWithPinQuery(db)
+    .where('contents.cid', 'in', [...new Set(cids)])
+    .execute();
+  for (const row of rows) found.set(Number(row.cid), { ...row, pinLevel: row.pinLevel ?? null });
+  return found;
 }
 
 /** What {@link listContents} reads: a page after `afterCid` (exclusive), of at most `limit`. */
