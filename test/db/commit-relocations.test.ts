@@ -7,7 +7,6 @@ import {
   readTierReservations,
   readTierUsage,
   reserveTierSpace,
-  seedIfEmpty,
   type RelocationCommit,
 } from '@relocation/db';
 import { createTestDatabase, type TestDatabase } from '../support/services.ts';
@@ -21,17 +20,7 @@ describe('commitRelocations (group commit)', () => {
     await t.drop();
   });
   beforeEach(async () => {
-    for (const table of [
-      'tier_reservation',
-      'tier_usage',
-      'content_pin',
-      'update_history',
-      'contents',
-      'level',
-    ] as const) {
-      await t.db.deleteFrom(table).execute();
-    }
-    await seedIfEmpty(t.db, { dataDir: '/srv/tiers', contents: [] });
+    await t.reseed();
     // Registered on bronze (the default tier) with their sizes, so the usage counters know them.
     for (const cid of [1, 2, 3, 4, 5]) {
       await insertContent(t.db, { cid, filename: `c${cid}.mp4`, sizeBytes: cid * 100 });

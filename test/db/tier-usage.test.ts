@@ -15,7 +15,6 @@ import {
   replaceLevels,
   reserveTierSpace,
   RESERVATION_TTL_MS,
-  seedIfEmpty,
   seedLevels,
   setContentPin,
   TIER_USAGE_SHARDS,
@@ -31,17 +30,7 @@ describe('tier usage and reservations', () => {
     await t.drop();
   });
   beforeEach(async () => {
-    for (const table of [
-      'tier_reservation',
-      'tier_usage',
-      'content_pin',
-      'update_history',
-      'contents',
-      'level',
-    ] as const) {
-      await t.db.deleteFrom(table).execute();
-    }
-    await seedIfEmpty(t.db, { dataDir: '/srv/tiers', contents: [] });
+    await t.reseed();
   });
 
   async function usageOf(level: string) {

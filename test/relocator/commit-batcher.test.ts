@@ -4,7 +4,6 @@ import {
   getContentHistory,
   insertContent,
   parseDatabaseUrl,
-  seedIfEmpty,
   type RelocationCommit,
 } from '@relocation/db';
 import { createConnection } from 'mysql2/promise';
@@ -21,16 +20,7 @@ describe('the commit batcher (group commit of finished moves)', () => {
     await t.drop();
   });
   beforeEach(async () => {
-    for (const table of [
-      'tier_reservation',
-      'tier_usage',
-      'update_history',
-      'contents',
-      'level',
-    ] as const) {
-      await t.db.deleteFrom(table).execute();
-    }
-    await seedIfEmpty(t.db, { dataDir: '/srv/tiers', contents: [] });
+    await t.reseed();
     for (let cid = 1; cid <= 6; cid++) {
       await insertContent(t.db, { cid, filename: `c${cid}.mp4`, sizeBytes: 100 });
     }

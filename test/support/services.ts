@@ -4,6 +4,7 @@ import {
   dropDatabase,
   ensureDatabase,
   migrateToLatest,
+  seedIfEmpty,
   type Database,
 } from '@relocation/db';
 import { Redis } from 'ioredis';
@@ -25,8 +26,23 @@ export interface TestDatabase {
   url: string;
   name: string;
   db: Kysely<Database>;
+  /**
+   * Empties the content tables (contents, their history, pins, tier usage and reservations, the
+   * level table) and seeds the 2018 level table again with no contents (`/srv/tiers`).
+   */
+  reseed(): Promise<void>;
   drop(): Promise<void>;
 }
+
+/** The tables {@link TestDatabase.reseed} empties, each before the ones it refers to. */
+const CONTENT_TABLES = [
+  'tier_reservation',
+  'tier_usage',
+  'content_pin',
+  'update_history',
+  'contents',
+  'level',
+] as const;
 
 /** Creates and migrates a fresh database for one test file; call `drop()` in `afterAll`. */
 export async function createTestDatabase(
@@ -43,6 +59,10 @@ export async function createTestDatabase(
     url,
     name,
     db,
+    async reseed() {
+      for (const table of CONTENT_TABLES) await db.deleteFrom(table).execute();
+      await seedIfEmpty(db, { dataDir: '/srv/tiers', contents: [] });
+    },
     async drop() {
       await db.destroy();
       await dropDatabase(url);
