@@ -1,5 +1,5 @@
 // `npm run bench` — runs the benchmarks, prints a table and writes bench/results.json.
-// See bench/README.md. Flags: --long, --only <name,...>, --cpu-prof.
+// See bench/README.md. Flags: --long, --only <name,...>, --cpu-prof, --cluster.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
@@ -18,10 +18,12 @@ import { scaleBench } from './benches/scale.ts';
 import { ArgsError, parseArgs, type BenchArgs } from './lib/args.ts';
 import type { Bench } from './lib/bench.ts';
 import { BENCH_DIR, REPO_ROOT } from './lib/children.ts';
+import { CLUSTER_BENCHES, CLUSTER_MASTERS, clusterFigures } from './lib/cluster.ts';
 import { BenchContext } from './lib/context.ts';
 import { LONG_PLAN, QUICK_PLAN } from './lib/plan.ts';
 import type { BenchResult, CodeInfo, ResultsFile } from './lib/results.ts';
 import { renderTable } from './lib/table.ts';
+import { startRedisCluster } from '../test/support/redis-cluster.ts';
 
 function diffHash(diff: string): string | null {
   return diff === '' ? null : createHash('sha1').update(diff).digest('hex');
@@ -116,6 +118,48 @@ process.on('unhandledRejection', onCrash);
 
 const results: BenchResult[] = [];
 let failures = 0;
+
+/**
+ * `--cluster`: starts a local Redis Cluster, runs the selected benchmarks of
+ * {@link CLUSTER_BENCHES} again on it (with a context of their own: database, hash-tagged
+ * prefix, children) and returns the `cluster.*` figures against the single-server rounds of this
+ * run. The run's clean-up stops that context and the cluster, also after a failure or Ctrl-C.
+ */
+async function runOnCluster(): Promise<BenchResult[]> {
+  const benches = BENCHES.filter(
+    (b) => CLUSTER_BENCHES.includes(b.name) && (!args.only || args.only.has(b.name)),
+  );
+  if (benches.length === 0) {
+    context.note(`--cluster: none of ${CLUSTER_BENCHES.join(', ')} selected, no cluster figures`);
+    return [];
+  }
+  context.log(`── cluster: starting a local ${CLUSTER_MASTERS}-master Redis Cluster`);
+  const cluster = await startRedisCluster({ masters: CLUSTER_MASTERS, replicas: 0 });
+  context.atCleanup('stopping the Redis Cluster', () => cluster.stop());
+  const nodes = cluster.nodes.map(({ port }) => `127.0.0.1:${port}`).join(',');
+  const onCluster = await BenchContext.create(args, plan, process.env, nodes);
+  context.atCleanup('cleaning up the cluster run', () => onCluster.cleanup());
+  onCluster.log(
+    `cluster ${nodes}, database ${new URL(onCluster.databaseUrl).pathname.slice(1)}, Redis prefix ${onCluster.prefix}`,
+  );
+  try {
+    for (const bench of benches) {
+      if (interruptedAt > 0) break;
+      onCluster.log(`── cluster ${bench.name}: ${bench.title}`);
+      try {
+        await bench.run(onCluster);
+      } catch (error) {
+        if (interruptedAt > 0) break;
+        failures++;
+        onCluster.note(`${bench.name} failed: ${(error as Error).stack ?? String(error)}`);
+      }
+    }
+  } finally {
+    context.notes.push(...onCluster.notes.map((n) => `cluster: ${n}`));
+  }
+  return clusterFigures(context.rounds, onCluster.rounds);
+}
+
 try {
   context.log(
     `database ${new URL(context.databaseUrl).pathname.slice(1)}, Redis prefix ${context.prefix}, scratch ${context.scratch}`,
@@ -130,6 +174,16 @@ try {
       if (interruptedAt > 0) break;
       failures++;
       context.note(`${bench.name} failed: ${(error as Error).stack ?? String(error)}`);
+    }
+  }
+  if (args.cluster && interruptedAt === 0) {
+    try {
+      results.push(...(await runOnCluster()));
+    } catch (error) {
+      if (interruptedAt === 0) {
+        failures++;
+        context.note(`cluster failed: ${(error as Error).stack ?? String(error)}`);
+      }
     }
   }
 } finally {

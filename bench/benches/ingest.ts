@@ -22,6 +22,9 @@ const TARGETS: readonly Target[] = [
   { key: 'gateway-post-sentence', server: 'gateway', path: '/post_sentence', encoding: 'form' },
 ];
 
+/** The one target measured on a Redis Cluster (`--cluster`): the bare routes use a plain client. */
+const CLUSTER_TARGET = 'gateway-v1-views';
+
 /** One run: the load figures plus CPU microseconds per request of each process involved. */
 interface Run extends LoadResult {
   serverCpuUs: number;
@@ -49,7 +52,8 @@ function summarize(runs: readonly Run[]): Summary {
  * legacy `POST /post_sentence` with forms) and two bare Fastify baselines per encoding, with the
  * 90/10 mix over 10,000 cached contents. Every run replays the same seeded request sequence;
  * the queue is emptied before every gateway run so the 10 % crossing posts always start from
- * no pending job.
+ * no pending job. On a Redis Cluster (`--cluster`) only the gateway's `POST /v1/views` runs,
+ * and its rounds go to `ctx.rounds` for the `cluster.*` figures instead of figures of its own.
  */
 export const ingestBench: Bench = {
   name: 'ingest',
@@ -57,11 +61,13 @@ export const ingestBench: Bench = {
   async run(ctx) {
     const plan = ctx.plan;
     await ctx.ensureIngestContents();
-    const children = { gateway: await ctx.gateway(), bare: await ctx.bare() };
-    const urls = {
-      gateway: BenchContext.urlOf(children.gateway),
-      bare: BenchContext.urlOf(children.bare),
-    };
+    const onCluster = ctx.clusterNodes !== null;
+    const targets = onCluster ? TARGETS.filter((t) => t.key === CLUSTER_TARGET) : TARGETS;
+    const gateway = await ctx.gateway();
+    // The bare baselines talk to one plain Redis server: not started on a cluster.
+    const bare = onCluster ? gateway : await ctx.bare();
+    const children = { gateway, bare };
+    const urls = { gateway: BenchContext.urlOf(gateway), bare: BenchContext.urlOf(bare) };
     const loadTarget = (t: Target): LoadTarget => {
       const mix = new ViewMix(SEED);
       return {
@@ -107,10 +113,10 @@ export const ingestBench: Bench = {
     };
 
     ctx.log(`ingest: warm-up, ${plan.ingestWarmupSec} s per target`);
-    for (const t of TARGETS) await measure(t, plan.ingestWarmupSec);
-    const runs = new Map<string, Run[]>(TARGETS.map((t) => [t.key, []]));
+    for (const t of targets) await measure(t, plan.ingestWarmupSec);
+    const runs = new Map<string, Run[]>(targets.map((t) => [t.key, []]));
     for (let round = 0; round < plan.rounds; round++) {
-      for (const t of rotate(TARGETS, round)) {
+      for (const t of rotate(targets, round)) {
         const result = await measure(t, plan.ingestSec);
         runs.get(t.key)?.push(result);
         ctx.log(
@@ -119,6 +125,20 @@ export const ingestBench: Bench = {
       }
     }
     await ctx.resetQueue();
+    const compared = runs.get(CLUSTER_TARGET) ?? [];
+    ctx.rounds.set(
+      'ingest.v1-views.throughput',
+      compared.map((r) => r.reqPerSec),
+    );
+    ctx.rounds.set(
+      'ingest.v1-views.server-cpu',
+      compared.map((r) => r.serverCpuUs),
+    );
+    ctx.rounds.set(
+      'ingest.v1-views.redis-cpu',
+      compared.map((r) => r.redisCpuUs),
+    );
+    if (onCluster) return [];
 
     const s = (key: string): Summary => summarize(runs.get(key) ?? []);
     /** The rounds of one figure of `key` against the same figure of `baseKey`. */

@@ -26,6 +26,9 @@ import { median } from '../lib/stats.ts';
 const CONCURRENCIES = [1, 8, 32] as const;
 const KINDS = ['noop', 'rename-tx', 'relocator'] as const;
 type Kind = (typeof KINDS)[number];
+/** What runs on a Redis Cluster (`--cluster`): the real processor at c8 and c32. */
+const CLUSTER_CONCURRENCIES: readonly number[] = [8, 32];
+const CLUSTER_KINDS: readonly Kind[] = ['relocator'];
 
 /** What the worker child answers for one drain. */
 interface DrainResult {
@@ -56,19 +59,24 @@ function other(level: LevelName): LevelName {
  * a no-op worker, and a worker doing one rename plus one transaction (UPDATE + INSERT).
  * Jobs are pre-loaded with addBulk in the shape and with the options the gateway uses, then the
  * drain is timed inside the child from worker.run() to the last `completed` event.
+ * On a Redis Cluster (`--cluster`) only the real processor runs, at c8 and c32, with no command
+ * counts (MONITOR sees one node); its rounds go to `ctx.rounds` for the `cluster.*` figures.
  */
 export const relocatorBench: Bench = {
   name: 'relocator',
   title: 'Relocator throughput',
   async run(ctx) {
     const plan = ctx.plan;
+    const onCluster = ctx.clusterNodes !== null;
+    const kinds = onCluster ? CLUSTER_KINDS : KINDS;
+    const concurrencies = onCluster ? CLUSTER_CONCURRENCIES : CONCURRENCIES;
     const sizes: Record<Kind, number> = {
       noop: plan.relocatorJobs.noop,
       'rename-tx': plan.relocatorJobs.work,
       relocator: plan.relocatorJobs.work,
     };
     const sets = new Map<Kind, ContentSet>();
-    for (const kind of KINDS) {
+    for (const kind of kinds) {
       const cids = cidRange(RELOCATOR_CID_BASE[kind], sizes[kind]);
       sets.set(kind, { kind, cids, level: new Map(cids.map((cid) => [cid, 'bronze'])) });
       if (kind === 'noop') continue;
@@ -94,15 +102,15 @@ export const relocatorBench: Bench = {
       const drain = (set: ContentSet, concurrency: number) =>
         drainOnce(ctx, worker, set, concurrency);
       ctx.log('relocator: warm-up');
-      for (const kind of KINDS) {
+      for (const kind of kinds) {
         const set = sets.get(kind);
         if (set) await drain(set, 8);
       }
       const rates = new Map<string, number[]>();
       const cpu = new Map<Kind, CpuSnapshot[]>();
       for (let round = 0; round < plan.rounds; round++) {
-        for (const concurrency of CONCURRENCIES) {
-          for (const kind of rotate(KINDS, round)) {
+        for (const concurrency of concurrencies) {
+          for (const kind of rotate(kinds, round)) {
             const set = sets.get(kind);
             if (!set) continue;
             const { rate, perJob, movesPerCommit } = await drain(set, concurrency);
@@ -117,6 +125,10 @@ export const relocatorBench: Bench = {
       }
       const rateRounds = (kind: Kind, c: number) => rates.get(`${kind}-${c}`) ?? [];
       const rate = (kind: Kind, c: number) => median(rateRounds(kind, c));
+      for (const c of CLUSTER_CONCURRENCIES) {
+        ctx.rounds.set(`relocator.c${c}.moves`, rateRounds('relocator', c));
+      }
+      if (onCluster) return [];
       const results: BenchResult[] = [];
       for (const c of CONCURRENCIES) {
         results.push(

@@ -22,6 +22,11 @@ export interface BenchArgs {
   readonly only: ReadonlySet<BenchName> | null;
   /** Start every server child with `--cpu-prof`, profiles in `bench/profiles/` (`--cpu-prof`). */
   readonly cpuProf: boolean;
+  /**
+   * Also run the ingest and relocator benchmarks against a local 3-master Redis Cluster
+   * (`--cluster`), reported as `cluster.*` figures against the single-node ones of the same run.
+   */
+  readonly cluster: boolean;
 }
 
 /** Thrown for a command line that cannot be run; the message says what is accepted. */
@@ -29,7 +34,7 @@ export class ArgsError extends Error {
   readonly code = 'BENCH_ARGS';
 }
 
-const USAGE = `usage: npm run bench -- [--long] [--only ${BENCH_NAMES.join(',')}] [--cpu-prof]`;
+const USAGE = `usage: npm run bench -- [--long] [--only ${BENCH_NAMES.join(',')}] [--cpu-prof] [--cluster]`;
 
 function isBenchName(value: string): value is BenchName {
   return (BENCH_NAMES as readonly string[]).includes(value);
@@ -39,12 +44,14 @@ function isBenchName(value: string): value is BenchName {
 export function parseArgs(argv: readonly string[]): BenchArgs {
   let long = false;
   let cpuProf = false;
+  let cluster = false;
   let only: Set<BenchName> | null = null;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (arg === '--long') long = true;
     else if (arg === '--quick') long = false;
     else if (arg === '--cpu-prof') cpuProf = true;
+    else if (arg === '--cluster') cluster = true;
     else if (arg === '--only' || arg.startsWith('--only=')) {
       const list = arg === '--only' ? argv[++i] : arg.slice('--only='.length);
       if (!list) throw new ArgsError(`--only needs a list of names\n${USAGE}`);
@@ -61,5 +68,5 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       throw new ArgsError(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
     }
   }
-  return { long, only, cpuProf };
+  return { long, only, cpuProf, cluster };
 }

@@ -18,11 +18,13 @@ import {
   ContentCache,
   bindToDatabase,
   RELOCATION_QUEUE,
+  createWorkerRedis,
+  type RedisConnection,
   type RelocationQueue,
 } from '@relocation/queue';
 import type { Level } from '@relocation/tiering';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { BenchArgs } from './args.ts';
 import { startChild, type ChildHandle } from './children.ts';
@@ -65,36 +67,62 @@ export class BenchContext {
   readonly scratch: string;
   readonly shm: string;
   readonly logDir: string;
-  readonly redis: Redis;
+  /** A Redis Cluster's nodes (`host:port,…`) when this context runs on one, else null. */
+  readonly clusterNodes: string | null;
+  readonly redis: RedisConnection;
   readonly db: Kysely<Database>;
   readonly cache: ContentCache;
   readonly queue: RelocationQueue;
   /** Things the reader of the results must know (quick-mode sizes, skipped parts, …). */
   readonly notes: string[] = [];
   levels: Level[] = [];
+  /**
+   * The rounds of the figures `--cluster` compares (e.g. `ingest.v1-views.throughput`), by
+   * figure name, as the benchmarks measured them on this context's Redis.
+   */
+  readonly rounds = new Map<string, number[]>();
 
   readonly #started = performance.now();
   readonly #children = new Set<ChildHandle>();
   readonly #shared = new Map<string, Promise<ChildHandle>>();
   readonly #seeded = new Set<string>();
   #cleaned: Promise<void> | null = null;
+  readonly #atCleanup: { what: string; fn: () => Promise<unknown> }[] = [];
 
-  private constructor(args: BenchArgs, plan: Plan, env: NodeJS.ProcessEnv) {
+  private constructor(
+    args: BenchArgs,
+    plan: Plan,
+    env: NodeJS.ProcessEnv,
+    clusterNodes: string | null,
+  ) {
     this.args = args;
     this.plan = plan;
     const id = randomBytes(4).toString('hex');
-    this.redisUrl = env.REDIS_URL || DEFAULT_REDIS_URL;
+    this.clusterNodes = clusterNodes;
+    this.redisUrl = clusterNodes ? DEFAULT_REDIS_URL : env.REDIS_URL || DEFAULT_REDIS_URL;
     const dbUrl = new URL(env.DATABASE_URL || DEFAULT_DATABASE_URL);
     dbUrl.pathname = `/reloc_bench_${id}`;
     this.databaseUrl = dbUrl.toString();
-    this.prefix = `reloc-bench-${id}`;
+    // On a cluster every key of the run must share one slot: the prefix is a hash tag.
+    this.prefix = clusterNodes ? `{reloc-bench-${id}}` : `reloc-bench-${id}`;
     this.scratch = path.join(os.tmpdir(), `reloc-bench-${id}`);
     this.shm = path.join('/dev/shm', `reloc-bench-${id}`);
     this.logDir = path.join(this.scratch, 'logs');
-    this.redis = new Redis(this.redisUrl, {
-      maxRetriesPerRequest: null,
-      connectionName: 'bench-parent',
-    });
+    this.redis = createWorkerRedis(
+      {
+        redisUrl: this.redisUrl,
+        redisCluster: clusterNodes
+          ? {
+              nodes: clusterNodes.split(',').map((node) => {
+                const [host = '127.0.0.1', port = '6379'] = node.split(':');
+                return { host, port: Number(port) };
+              }),
+              natMap: {},
+            }
+          : null,
+      },
+      { connectionName: 'bench-parent' },
+    );
     this.db = createDb(this.databaseUrl, { connectionLimit: 8 });
     this.cache = new ContentCache(
       this.redis,
@@ -109,9 +137,17 @@ export class BenchContext {
     this.queue.on('error', (error) => this.log(`queue error: ${error.message}`));
   }
 
-  /** Creates the database, the key prefix's client and the scratch folders. */
-  static async create(args: BenchArgs, plan: Plan, env = process.env): Promise<BenchContext> {
-    const ctx = new BenchContext(args, plan, env);
+  /**
+   * Creates the database, the key prefix's client and the scratch folders. With `clusterNodes`
+   * (`host:port,…`) the run's Redis is that Redis Cluster and its prefix a hash tag.
+   */
+  static async create(
+    args: BenchArgs,
+    plan: Plan,
+    env = process.env,
+    clusterNodes: string | null = null,
+  ): Promise<BenchContext> {
+    const ctx = new BenchContext(args, plan, env, clusterNodes);
     try {
       await ctx.redis.ping();
       await mkdir(ctx.logDir, { recursive: true });
@@ -178,6 +214,7 @@ export class BenchContext {
       // limiter still runs, so its cost (one Redis round trip per write) is in the figures.
       RATE_LIMIT_POSTS_PER_MINUTE: '10000000',
       RATE_LIMIT_WRITES_PER_MINUTE: '10000000',
+      ...(this.clusterNodes ? { REDIS_CLUSTER_NODES: this.clusterNodes } : {}),
       ...extra,
     };
   }
@@ -285,14 +322,26 @@ export class BenchContext {
 
   /** Deletes every key under `prefix` (default: this run's prefix); returns how many. */
   async deleteKeys(prefix = this.prefix): Promise<number> {
-    let cursor = '0';
     let deleted = 0;
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) deleted += await this.redis.del(...keys);
-    } while (cursor !== '0');
+    // A cluster's keys are on its masters; SCAN runs on one node at a time.
+    for (const node of this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) deleted += await node.del(...keys);
+      } while (cursor !== '0');
+    }
     return deleted;
+  }
+
+  /**
+   * Has {@link cleanup} also run `fn` (after its own steps; the last registered first), e.g. to
+   * stop a Redis Cluster the run started. Runs it at once when the clean-up already started.
+   */
+  atCleanup(what: string, fn: () => Promise<unknown>): void {
+    if (this.#cleaned) void this.#cleaned.then(fn);
+    else this.#atCleanup.push({ what, fn });
   }
 
   /**
@@ -325,6 +374,7 @@ export class BenchContext {
       await step('removing the /dev/shm folder', () =>
         rm(this.shm, { recursive: true, force: true }),
       );
+      for (const { what, fn } of [...this.#atCleanup].reverse()) await step(what, fn);
     })();
     return this.#cleaned;
   }

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { Cluster } from 'ioredis';
 import type { ChildHandle } from './children.ts';
 import type { BenchContext } from './context.ts';
 
@@ -13,12 +14,20 @@ export interface CpuSnapshot {
   mysql: number | null;
 }
 
-/** Redis's CPU time so far (used_cpu_user + used_cpu_sys of INFO cpu), microseconds. */
+/**
+ * Redis's CPU time so far (used_cpu_user + used_cpu_sys of INFO cpu), microseconds; on a
+ * cluster, the sum over its masters.
+ */
 export async function redisCpuUs(ctx: BenchContext): Promise<number> {
-  const text = await ctx.redis.info('cpu');
-  const field = (name: string) =>
-    Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(text)?.[1] ?? 0);
-  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
+  const nodes = ctx.redis instanceof Cluster ? ctx.redis.nodes('master') : [ctx.redis];
+  let total = 0;
+  for (const node of nodes) {
+    const text = await node.info('cpu');
+    const field = (name: string) =>
+      Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(text)?.[1] ?? 0);
+    total += (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
+  }
+  return total;
 }
 
 let mysqlPid: number | null | undefined;

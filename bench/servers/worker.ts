@@ -5,7 +5,7 @@
 // updates the content row and inserts its history row) and `relocator` (the real processor,
 // createRelocateProcessor). Every kind gets the Worker options startRelocator uses, read from a
 // relocator started once (on a prefix of its own) when this child starts.
-// Env: REDIS_URL, DATABASE_URL, BENCH_PREFIX.
+// Env: REDIS_URL, DATABASE_URL, BENCH_PREFIX, and REDIS_CLUSTER_NODES for a Redis Cluster.
 import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -41,6 +41,13 @@ interface DrainParams {
 const redisUrl = requireEnv('REDIS_URL');
 const databaseUrl = requireEnv('DATABASE_URL');
 const prefix = requireEnv('BENCH_PREFIX');
+/** The relocator's Redis settings (REDIS_URL, or REDIS_CLUSTER_NODES when the bench sets it). */
+const redisEnv = {
+  REDIS_URL: redisUrl,
+  ...(process.env.REDIS_CLUSTER_NODES
+    ? { REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES }
+    : {}),
+};
 // The relocator's own logger (JSON lines on stdout, which goes to the child's log file) at the
 // production default level: whatever it writes per job is part of what the real relocator costs.
 const logger = createLogger('info');
@@ -52,7 +59,7 @@ const logger = createLogger('info');
 async function relocatorWorkerOptions(): Promise<Partial<WorkerOptions>> {
   const probe = await startRelocator(
     loadConfig({
-      REDIS_URL: redisUrl,
+      ...redisEnv,
       DATABASE_URL: databaseUrl,
       QUEUE_PREFIX: `${prefix}-probe`,
       RELOCATOR_METRICS_PORT: '0',
@@ -70,6 +77,13 @@ async function relocatorWorkerOptions(): Promise<Partial<WorkerOptions>> {
 }
 
 const workerOptions = await relocatorWorkerOptions();
+// Where the relocator's connections go: the server of REDIS_URL, or the cluster.
+const redisTarget = loadConfig({
+  ...redisEnv,
+  DATABASE_URL: databaseUrl,
+  QUEUE_PREFIX: prefix,
+  RELOCATOR_METRICS_PORT: '0',
+});
 logger.info({ workerOptions }, 'bench worker options (from startRelocator)');
 
 /** The file name every bench content uses (see dataset.ts). */
@@ -114,8 +128,10 @@ async function drain(raw: unknown): Promise<unknown> {
   const params = raw as DrainParams;
   const { kind, concurrency, expected } = params;
   const db = kind === 'noop' ? null : createDb(databaseUrl, { connectionLimit: concurrency + 2 });
-  const cacheRedis = createWorkerRedis(redisUrl, { connectionName: 'bench-relocator-cache' });
-  const workerRedis = createWorkerRedis(redisUrl, { connectionName: 'bench-relocator-worker' });
+  const cacheRedis = createWorkerRedis(redisTarget, { connectionName: 'bench-relocator-cache' });
+  const workerRedis = createWorkerRedis(redisTarget, {
+    connectionName: 'bench-relocator-worker',
+  });
   try {
     let processor: Processor;
     const metrics = createRelocatorMetrics();
